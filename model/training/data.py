@@ -1,0 +1,45 @@
+"""SST-2 TSV reading shared by training and evaluation."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class DataError(Exception):
+    """The data file is missing or not in the SST-2 `sentence<TAB>label` format."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: int  # 0 negative, 1 positive
+
+
+def read_tsv(path: Path) -> list[Example]:
+    """Read a GLUE SST-2 TSV file (header row, `sentence<TAB>label`)."""
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}")
+    examples: list[Example] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:2]] != ["sentence", "label"]:
+            raise DataError(f"{path}: expected a header row 'sentence<TAB>label', got {header!r}")
+        for lineno, row in enumerate(reader, start=2):
+            if len(row) < 2 or row[1].strip() not in {"0", "1"}:
+                raise DataError(f"{path}:{lineno}: expected 'sentence<TAB>0|1', got {row!r}")
+            examples.append(Example(text=row[0].strip(), label=int(row[1])))
+    if not examples:
+        raise DataError(f"{path}: no examples")
+    return examples
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,431 @@
+"""Train the embedded SentimentPulse model: a small DistilBERT with its own WordPiece vocabulary.
+
+Trains only on ``train.tsv`` and selects the checkpoint only on ``dev.tsv``:
+
+1. a WordPiece vocabulary learned from the training sentences;
+2. optional masked-language-model pretraining on the training sentences (in-domain, no labels);
+3. sequence-classification fine-tuning; the epoch with the best dev accuracy is kept.
+
+The output is a normal Hugging Face model directory (config, safetensors, tokenizer files) plus a
+model card (README.md) and ``training.json`` with data hashes, hyper-parameters, seed, timings and
+the measured dev accuracy. Run ``python -m model.training.train --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tqdm import tqdm
+from transformers import (
+    DistilBertConfig,
+    DistilBertForMaskedLM,
+    DistilBertForSequenceClassification,
+    PreTrainedTokenizerFast,
+)
+
+from model.training.data import DataError, Example, read_tsv, sha256_file
+
+LABELS = {0: "NEGATIVE", 1: "POSITIVE"}
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+@dataclass(frozen=True)
+class HyperParams:
+    vocab_size: int = 8000
+    dim: int = 256
+    n_layers: int = 4
+    n_heads: int = 4
+    hidden_dim: int = 1024
+    max_length: int = 128
+    dropout: float = 0.1
+    seq_classif_dropout: float = 0.2
+    batch_size: int = 64
+    mlm_epochs: int = 2
+    mlm_lr: float = 7e-4
+    mlm_probability: float = 0.15
+    epochs: int = 3
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+    seed: int = 13
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_tokenizer(texts: list[str], hp: HyperParams) -> PreTrainedTokenizerFast:
+    """Learn an uncased WordPiece vocabulary (BERT conventions) from the given texts only."""
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=None, clean_text=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=hp.vocab_size, special_tokens=SPECIAL_TOKENS, min_frequency=2, show_progress=False
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=hp.max_length,
+        model_input_names=["input_ids", "attention_mask"],
+    )
+
+
+def encode(tokenizer: PreTrainedTokenizerFast, texts: list[str], max_length: int) -> list[list[int]]:
+    out: list[list[int]] = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    return out
+
+
+def length_bucketed_batches(
+    lengths: list[int], batch_size: int, rng: random.Random, shuffle: bool = True
+) -> list[list[int]]:
+    """Indices grouped into batches of similar length (less padding), batch order shuffled."""
+    order = list(range(len(lengths)))
+    if shuffle:
+        rng.shuffle(order)
+    pool = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    if shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
+def pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
+def one_cycle(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float) -> Any:
+    warmup = max(1, int(total_steps * warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def mask_tokens(
+    ids: torch.Tensor, attention: torch.Tensor, tokenizer: PreTrainedTokenizerFast, probability: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking: of the chosen tokens, 80 % [MASK], 10 % random, 10 % unchanged."""
+    labels = ids.clone()
+    special = (ids == tokenizer.cls_token_id) | (ids == tokenizer.sep_token_id) | (attention == 0)
+    chosen = torch.bernoulli(torch.full(ids.shape, probability)).bool() & ~special
+    labels[~chosen] = -100
+    inputs = ids.clone()
+    to_mask = torch.bernoulli(torch.full(ids.shape, 0.8)).bool() & chosen
+    inputs[to_mask] = int(tokenizer.mask_token_id)  # type: ignore[arg-type]
+    to_random = torch.bernoulli(torch.full(ids.shape, 0.5)).bool() & chosen & ~to_mask
+    inputs[to_random] = torch.randint(len(tokenizer), ids.shape)[to_random]
+    return inputs, labels
+
+
+def pretrain_mlm(
+    config: DistilBertConfig,
+    tokenizer: PreTrainedTokenizerFast,
+    sequences: list[list[int]],
+    hp: HyperParams,
+    rng: random.Random,
+) -> dict[str, torch.Tensor]:
+    """In-domain MLM on the training sentences; returns the DistilBERT encoder weights."""
+    mlm = DistilBertForMaskedLM(config)
+    mlm.train()
+    lengths = [len(s) for s in sequences]
+    steps_per_epoch = math.ceil(len(sequences) / hp.batch_size)
+    optimizer = make_optimizer(mlm, hp.mlm_lr, hp.weight_decay)
+    scheduler = one_cycle(optimizer, steps_per_epoch * hp.mlm_epochs, hp.warmup_fraction)
+    pad_id = int(tokenizer.pad_token_id)  # type: ignore[arg-type]
+    for epoch in range(1, hp.mlm_epochs + 1):
+        batches = length_bucketed_batches(lengths, hp.batch_size, rng)
+        bar = tqdm(batches, desc=f"mlm epoch {epoch}/{hp.mlm_epochs}", unit="batch", file=sys.stderr)
+        running = 0.0
+        for step, batch in enumerate(bar, start=1):
+            ids, attention = pad([sequences[i] for i in batch], pad_id)
+            inputs, labels = mask_tokens(ids, attention, tokenizer, hp.mlm_probability)
+            loss = mlm(input_ids=inputs, attention_mask=attention, labels=labels).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            running += float(loss)
+            if step % 50 == 0:
+                bar.set_postfix(loss=f"{running / 50:.3f}")
+                running = 0.0
+    return {k: v.detach().clone() for k, v in mlm.distilbert.state_dict().items()}
+
+
+@torch.inference_mode()
+def accuracy(
+    model: DistilBertForSequenceClassification, sequences: list[list[int]], labels: list[int], pad_id: int
+) -> float:
+    model.eval()
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    correct = 0
+    for start in range(0, len(order), 128):
+        batch = order[start : start + 128]
+        ids, attention = pad([sequences[i] for i in batch], pad_id)
+        predicted = model(input_ids=ids, attention_mask=attention).logits.argmax(-1).tolist()
+        correct += sum(int(p == labels[i]) for p, i in zip(predicted, batch, strict=True))
+    model.train()
+    return correct / len(sequences)
+
+
+def finetune(
+    config: DistilBertConfig,
+    tokenizer: PreTrainedTokenizerFast,
+    encoder_state: dict[str, torch.Tensor] | None,
+    train: tuple[list[list[int]], list[int]],
+    dev: tuple[list[list[int]], list[int]],
+    hp: HyperParams,
+    rng: random.Random,
+) -> tuple[DistilBertForSequenceClassification, list[dict[str, float]]]:
+    model = DistilBertForSequenceClassification(config)
+    if encoder_state is not None:
+        model.distilbert.load_state_dict(encoder_state)
+    model.train()
+    sequences, labels = train
+    lengths = [len(s) for s in sequences]
+    steps_per_epoch = math.ceil(len(sequences) / hp.batch_size)
+    optimizer = make_optimizer(model, hp.lr, hp.weight_decay)
+    scheduler = one_cycle(optimizer, steps_per_epoch * hp.epochs, hp.warmup_fraction)
+    pad_id = int(tokenizer.pad_token_id)  # type: ignore[arg-type]
+    history: list[dict[str, float]] = []
+    best_acc, best_state = -1.0, None
+    for epoch in range(1, hp.epochs + 1):
+        batches = length_bucketed_batches(lengths, hp.batch_size, rng)
+        bar = tqdm(batches, desc=f"classifier epoch {epoch}/{hp.epochs}", unit="batch", file=sys.stderr)
+        running = 0.0
+        for step, batch in enumerate(bar, start=1):
+            ids, attention = pad([sequences[i] for i in batch], pad_id)
+            target = torch.tensor([labels[i] for i in batch], dtype=torch.long)
+            loss = model(input_ids=ids, attention_mask=attention, labels=target).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            running += float(loss)
+            if step % 50 == 0:
+                bar.set_postfix(loss=f"{running / 50:.3f}")
+                running = 0.0
+        dev_acc = accuracy(model, dev[0], dev[1], pad_id)
+        history.append({"epoch": epoch, "dev_accuracy": dev_acc})
+        print(f"epoch {epoch}: dev accuracy {dev_acc:.4f}", file=sys.stderr, flush=True)
+        if dev_acc > best_acc:
+            best_acc = dev_acc
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model.eval()
+    return model, history
+
+
+def write_model_card(out: Path, record: dict[str, Any]) -> None:
+    hp = record["hyperparameters"]
+    best = max(record["history"], key=lambda h: h["dev_accuracy"])
+    per_epoch = ", ".join(f"{h['dev_accuracy'] * 100:.2f}" for h in record["history"])
+    lines = [
+        "---",
+        "language: en",
+        "license: apache-2.0",
+        "pipeline_tag: text-classification",
+        "datasets: [glue/sst2]",
+        "---",
+        "",
+        "# SentimentPulse embedded sentiment model",
+        "",
+        "A small `DistilBertForSequenceClassification` (labels NEGATIVE / POSITIVE) with its own uncased",
+        "WordPiece vocabulary, trained from scratch by `make train` so the project answers offline.",
+        "It is not the production model: `distilbert/distilbert-base-uncased-finetuned-sst-2-english`",
+        "scores about 91 % on the same dev set.",
+        "",
+        "## Measured",
+        "",
+        f"- SST-2 dev accuracy of this checkpoint: **{best['dev_accuracy'] * 100:.2f} %** "
+        f"(epoch {int(best['epoch'])} of {hp['epochs']}, chosen on dev)",
+        f"- per-epoch dev accuracy: {per_epoch}",
+        f"- parameters: {record['parameters']:,}",
+        f"- training time: {record['training_seconds'] / 60:.1f} min on {record['machine']}",
+        "",
+        "`make eval DATA=<path>/dev.tsv` re-measures accuracy, F1 and the confusion matrix through the",
+        "serving code (`model/code/inference.py`).",
+        "",
+        "## Data (read from ../shared/data at training time, never copied)",
+        "",
+        "| file | sha256 | rows |",
+        "|---|---|---|",
+    ]
+    for name, info in record["data"].items():
+        lines.append(f"| {name} | `{info['sha256']}` | {info['rows']} |")
+    lines += [
+        "",
+        "Training uses `train.tsv` only (vocabulary, MLM pretraining, fine-tuning); `dev.tsv` is used only",
+        "to pick the best epoch.",
+        "",
+        "## Hyper-parameters",
+        "",
+        "| name | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in hp.items()]
+    lines += [
+        "",
+        f"Versions: torch {record['versions']['torch']}, transformers {record['versions']['transformers']}, "
+        f"Python {record['versions']['python']}.",
+        "",
+    ]
+    (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def train(data_dir: Path, out: Path, hp: HyperParams, limit: int | None = None) -> dict[str, Any]:
+    started = time.perf_counter()
+    set_seed(hp.seed)
+    rng = random.Random(hp.seed)
+    train_path, dev_path = data_dir / "train.tsv", data_dir / "dev.tsv"
+    train_examples: list[Example] = read_tsv(train_path)
+    dev_examples: list[Example] = read_tsv(dev_path)
+    if limit is not None:
+        train_examples = rng.sample(train_examples, min(limit, len(train_examples)))
+        dev_examples = dev_examples[:limit]
+    print(f"train {len(train_examples)} examples, dev {len(dev_examples)}", file=sys.stderr)
+
+    tokenizer = build_tokenizer([e.text for e in train_examples], hp)
+    config = DistilBertConfig(
+        vocab_size=len(tokenizer),
+        dim=hp.dim,
+        n_layers=hp.n_layers,
+        n_heads=hp.n_heads,
+        hidden_dim=hp.hidden_dim,
+        max_position_embeddings=hp.max_length,
+        dropout=hp.dropout,
+        attention_dropout=hp.dropout,
+        seq_classif_dropout=hp.seq_classif_dropout,
+        pad_token_id=tokenizer.pad_token_id,
+        id2label=dict(LABELS),
+        label2id={v: k for k, v in LABELS.items()},
+    )
+    train_seqs = encode(tokenizer, [e.text for e in train_examples], hp.max_length)
+    dev_seqs = encode(tokenizer, [e.text for e in dev_examples], hp.max_length)
+
+    encoder_state = None
+    if hp.mlm_epochs > 0:
+        unique = list(dict.fromkeys(e.text for e in train_examples))
+        encoder_state = pretrain_mlm(config, tokenizer, encode(tokenizer, unique, hp.max_length), hp, rng)
+    model, history = finetune(
+        config,
+        tokenizer,
+        encoder_state,
+        (train_seqs, [e.label for e in train_examples]),
+        (dev_seqs, [e.label for e in dev_examples]),
+        hp,
+        rng,
+    )
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.config.architectures = ["DistilBertForSequenceClassification"]
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    record: dict[str, Any] = {
+        "hyperparameters": asdict(hp),
+        "history": history,
+        "dev_accuracy": max(h["dev_accuracy"] for h in history),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
+        "limit": limit,
+        "data": {
+            p.name: {"sha256": sha256_file(p), "rows": n}
+            for p, n in ((train_path, len(train_examples)), (dev_path, len(dev_examples)))
+        },
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    (out / "training.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_model_card(out, record)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = HyperParams()
+    parser = argparse.ArgumentParser(
+        prog="python -m model.training.train",
+        description="Train the embedded sentiment model on SST-2 train.tsv, select on dev.tsv.",
+    )
+    parser.add_argument("--data", type=Path, required=True, help="directory holding train.tsv and dev.tsv")
+    parser.add_argument("--out", type=Path, required=True, help="output model directory")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="classifier epochs")
+    parser.add_argument("--mlm-epochs", type=int, default=defaults.mlm_epochs, help="MLM pretraining epochs")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="classifier peak learning rate")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--limit", type=int, default=None, help="use only N examples (smoke runs)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    args = parser.parse_args(argv)
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.mlm_epochs < 0:
+        parser.error("--mlm-epochs must be 0 or more")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    hp = HyperParams(
+        epochs=args.epochs, mlm_epochs=args.mlm_epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed
+    )
+    try:
+        record = train(args.data, args.out, hp, limit=args.limit)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"saved {args.out} (best dev accuracy {record['dev_accuracy'] * 100:.2f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""SentimentPulse Lambda: API Gateway HTTP API → Powertools resolver → SageMaker endpoint."""

@@ -1,0 +1,150 @@
+"""The Lambda: resolver, routes and the one error mapping. Business logic lives in logic.py."""
+
+
+import binascii
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import NotFoundError as RouteNotFound
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from . import logic
+from .config import Settings
+from .endpoint import SageMakerEndpoint, make_client
+from .exceptions import (
+    InvalidEncodingError,
+    InvalidJSONError,
+    MethodNotAllowedError,
+    NotFoundError,
+    SentimentPulseError,
+    ValidationError,
+)
+from .models import ErrorDetail, ErrorInfo, ErrorResponse, PredictRequest, Prediction
+from .observability import logger, metrics, tracer
+from .transport import HttpApiResolver, check_envelope
+
+API_TITLE = "SentimentPulse"
+API_VERSION = "1.0.0"
+
+settings = Settings.from_env()  # cold start: a misconfigured function fails here, loudly
+endpoint = SageMakerEndpoint(settings.endpoint_name, make_client(settings))
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise json.JSONDecodeError("duplicate key in object", "", 0)
+    return dict(pairs)
+
+
+def _strict_json_loads(data: str) -> Any:
+    return json.loads(data, object_pairs_hook=_reject_duplicate_keys)
+
+
+app = HttpApiResolver(enable_validation=True, json_body_deserializer=_strict_json_loads)
+
+
+def _envelope_middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    check_envelope(app.current_event)
+    return next_middleware(app)
+
+
+app.use(middlewares=[_envelope_middleware])
+
+_ERROR_RESPONSES: dict[int | str, Any] = {
+    status: {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
+    for status, description in (
+        (400, "Malformed JSON or bad encoding"),
+        (413, "Body over the size limit"),
+        (415, "Content type is not application/json"),
+        (422, "Body does not match the schema"),
+        (502, "The model failed or answered nonsense"),
+        (503, "The endpoint is missing, throttled or unavailable (see Retry-After)"),
+        (504, "The model did not answer in time"),
+    )
+}
+
+
+@app.post(
+    "/predict",
+    summary="Classify the sentiment of one text or a batch",
+    responses={200: {"description": "One prediction per text, in input order"}, **_ERROR_RESPONSES},
+)
+@tracer.capture_method(capture_response=False)
+def predict(request: Annotated[PredictRequest, Body()]) -> list[Prediction]:
+    return logic.predict(request, endpoint)
+
+
+@app.route("/predict", method=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def predict_wrong_method() -> None:
+    raise MethodNotAllowedError()
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi() -> Response[str]:
+    body = app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _error_response(exc: SentimentPulseError, details: list[ErrorDetail] | None = None) -> Response[str]:
+    request_id = app.current_event.request_context.request_id
+    with single_metric(name="Errors", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="ErrorCode", value=exc.code)
+    log = logger.error if exc.status >= 500 else logger.warning
+    log("request failed", extra={"status": exc.status, "error_code": exc.code, "reason": exc.detail})
+    envelope = ErrorResponse(error=ErrorInfo(code=exc.code, message=exc.message, request_id=request_id, details=details))
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return Response(
+        status_code=exc.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=envelope.model_dump_json(by_alias=True, exclude_none=True),
+        headers=headers,
+    )
+
+
+@app.exception_handler(SentimentPulseError)
+def handle_known_error(exc: SentimentPulseError) -> Response[str]:
+    return _error_response(exc)
+
+
+@app.exception_handler([RequestValidationError, binascii.Error, UnicodeDecodeError])
+def handle_bad_body(exc: Exception) -> Response[str]:
+    # Envelope problems (size, content type, encoding) outrank what the schema says about the body.
+    try:
+        check_envelope(app.current_event)
+    except SentimentPulseError as envelope_error:
+        return _error_response(envelope_error)
+    if not isinstance(exc, RequestValidationError):
+        return _error_response(InvalidEncodingError(type(exc).__name__))
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return _error_response(InvalidJSONError())
+    details = [
+        ErrorDetail(
+            field=".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
+            issue=str(err.get("msg", "invalid"))[:200],
+        )
+        for err in errors
+    ]
+    return _error_response(ValidationError(f"{len(details)} schema errors"), details)
+
+
+@app.not_found
+def handle_not_found(exc: RouteNotFound) -> Response[str]:
+    return _error_response(NotFoundError())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
