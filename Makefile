@@ -1,0 +1,101 @@
+# SentimentPulse. `make` (or `make help`) lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+SAM := $(TOOLS)/bin/sam
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+DATA ?= ../shared/data/sst2
+MODEL ?= model/embedded
+CONFIG_ENV ?= default
+API_PORT ?= 3000
+MODEL_PORT ?= 8080
+BUCKET ?=
+PREFIX ?= sentimentpulse/models
+REGION ?= $(AWS_DEFAULT_REGION)
+TRANSFORMERS_VERSION ?= 4.51.3
+DEVICE ?= cpu
+STACK ?= sentimentpulse
+PYTEST_ARGS ?=
+
+.PHONY: help install test test-unit lint format build deploy logs local package-model image-uri train eval bench load clean
+
+help: ## Show this help
+	@echo "SentimentPulse - make targets:"
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Variables: MODEL=$(MODEL) DATA=$(DATA) CONFIG_ENV=$(CONFIG_ENV) BUCKET=$(BUCKET) PREFIX=$(PREFIX)"
+	@echo "           API_PORT=$(API_PORT) MODEL_PORT=$(MODEL_PORT) REGION=$(REGION) STACK=$(STACK)"
+
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install --disable-pip-version-check --progress-bar on -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(TOOLS)/.installed: requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(TOOLS)/bin/pip install --disable-pip-version-check --progress-bar on -r requirements-tools.txt
+	touch $@
+
+install: $(VENV)/.installed $(TOOLS)/.installed ## Create .venv (app, model, tests) and .venv-tools (SAM CLI, checkov)
+
+test: install ## Run every test tier (unit, template, model, integration) - the CI command
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install ## Run the unit tier only (fast, no sockets)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: install ## ruff (lint + format check), mypy, cfn-lint, sam validate --lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy src/handler model tests
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint
+
+format: install ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+build: install ## sam build (python3.13 wheels, works with any local Python)
+	$(SAM) build
+
+deploy: install ## package-model -> sam build -> sam deploy (needs AWS credentials and BUCKET)
+	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<s3 bucket for model.tar.gz> (or run 'sam deploy --guided' for hub-direct mode)"; exit 2; }
+	$(PY) -m model.packaging package --model "$(MODEL)" --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
+	$(SAM) build
+	$(SAM) deploy --config-env "$(CONFIG_ENV)" --region "$(REGION)" --parameter-overrides $$($(PY) -m model.packaging overrides --samconfig samconfig.toml --config-env "$(CONFIG_ENV)" --image-uri "$$($(PY) -m model.packaging image-uri --region $(REGION) --transformers-version $(TRANSFORMERS_VERSION) --device $(DEVICE))")
+
+logs: install ## Tail the function logs and the API access logs (sam logs --tail)
+	$(SAM) logs --stack-name "$(STACK)" --region "$(REGION)" --tail --name PredictFunction --cw-log-group "/aws/vendedlogs/$(STACK)/http-api-access"
+
+local: $(VENV)/.installed ## Serve POST /predict on 127.0.0.1:3000 (API_PORT) offline (MODEL=dir|model.tar.gz|hub id)
+	$(PY) -m model.local.stack --model "$(MODEL)" --api-port $(API_PORT) --model-port $(MODEL_PORT)
+
+package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...
+	$(PY) -m model.packaging package --model "$(MODEL)" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
+
+image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (REGION, TRANSFORMERS_VERSION, DEVICE)
+	$(PY) -m model.packaging image-uri --region "$(REGION)" --transformers-version "$(TRANSFORMERS_VERSION)" --device "$(DEVICE)"
+
+train: $(VENV)/.installed ## Train the embedded model on DATA/train.tsv, select on DATA/dev.tsv
+	$(PY) -m model.training.train --data "$(DATA)" --out model/embedded
+
+eval: $(VENV)/.installed ## Accuracy, F1 and confusion matrix of MODEL on DATA (a .tsv file)
+	$(PY) -m model.training.evaluate --model "$(MODEL)" --data "$(DATA)"
+
+bench: $(VENV)/.installed ## Inference benchmark (docs/benchmarks.md); QUICK=1 for the CI smoke mode
+	$(PY) -m model.bench --data "$(DATA)/dev.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
+
+load: $(VENV)/.installed ## Bounded load test against the local stack (loopback only)
+	$(PY) -m model.local.load --model "$(MODEL)"
+
+clean: ## Remove build outputs (keeps the venvs)
+	rm -rf .aws-sam build dist bench-results

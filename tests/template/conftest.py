@@ -1,0 +1,45 @@
+"""Template tier: the deploy path, offline. Tools come from .venv-tools (see requirements-tools.txt)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode
+
+from tests.support import ROOT
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.template)
+
+
+def tool(name: str) -> str:
+    """A deploy tool from .venv-tools, else from PATH; a missing tool fails loudly (make install)."""
+    local = ROOT / ".venv-tools" / "bin" / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: run `make install` (it lives in .venv-tools)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    parsed, matches = decode(str(ROOT / "template.yaml"))
+    assert not matches, matches
+    assert parsed is not None
+    return dict(parsed)
+
+
+@pytest.fixture(scope="session")
+def tool_env() -> dict[str, str]:
+    return {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,172 @@
+"""Structure of template.yaml: least privilege, bounded timeouts, the prod stage, logs and outputs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from handler.config import Settings
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def iam_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def collect(owner: str, statements: Any) -> None:
+        for statement in statements:
+            if isinstance(statement, dict) and "Fn::If" in statement:
+                for branch in statement["Fn::If"][1:]:
+                    if isinstance(branch, dict) and "Effect" in branch:
+                        found.append((owner, branch))
+            else:
+                found.append((owner, statement))
+
+    for name, role in resources_of(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            collect(name, policy["PolicyDocument"]["Statement"])
+    for name, fn in resources_of(template, "AWS::Serverless::Function").items():
+        for policy in fn["Properties"].get("Policies", []):
+            assert isinstance(policy, dict) and "Statement" in policy, f"{name}: only inline statements allowed"
+            collect(name, policy["Statement"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_managed_full_access_policies(template: dict[str, Any]) -> None:
+    text = repr(template)
+    assert "FullAccess" not in text
+    for role in resources_of(template, "AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_every_iam_statement_names_actions_and_resources(template: dict[str, Any]) -> None:
+    statements = iam_statements(template)
+    assert len(statements) >= 5
+    for owner, statement in statements:
+        assert statement["Effect"] == "Allow"
+        actions = as_list(statement["Action"])
+        for action in actions:
+            assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", action), f"{owner}: wildcard or odd action {action}"
+        for resource in as_list(statement["Resource"]):
+            if resource == "*":
+                # Only actions without resource-level permissions may use "*", and metrics are scoped by a condition.
+                assert set(actions) <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}, (owner, actions)
+                if "cloudwatch:PutMetricData" in actions:
+                    assert "Condition" in statement
+
+
+def test_function_may_only_invoke_this_stacks_endpoint(template: dict[str, Any]) -> None:
+    statements = [s for owner, s in iam_statements(template) if owner == "PredictFunction"]
+    assert statements == [
+        {
+            "Sid": "InvokeThisStacksEndpointOnly",
+            "Effect": "Allow",
+            "Action": "sagemaker:InvokeEndpoint",
+            "Resource": {"Ref": "Endpoint"},
+        }
+    ]
+
+
+def test_sagemaker_role_reads_only_the_packaged_object(template: dict[str, Any]) -> None:
+    statements = [s for owner, s in iam_statements(template) if owner == "SageMakerExecutionRole"]
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+    assert len(s3) == 1 and as_list(s3[0]["Action"]) == ["s3:GetObject"]
+    resource = s3[0]["Resource"]["Fn::Sub"]
+    assert resource[0] == "arn:${AWS::Partition}:s3:::${ObjectPath}"
+    assert resource[1]["ObjectPath"] == {"Fn::Select": [1, {"Fn::Split": ["s3://", {"Ref": "ModelDataUrl"}]}]}
+
+
+def test_timeouts_are_bounded_below_api_gateway(template: dict[str, Any]) -> None:
+    fn = template["Resources"]["PredictFunction"]["Properties"]
+    timeout = fn["Timeout"]
+    assert timeout < 30
+    env = fn["Environment"]["Variables"]
+    settings = Settings.from_env({**{k: str(v) for k, v in env.items() if isinstance(v, str)}, "ENDPOINT_NAME": "x"})
+    assert settings.max_attempts * (settings.connect_timeout + settings.read_timeout) < timeout
+    assert settings.read_timeout < timeout
+
+
+def test_function_runtime_and_tracing(template: dict[str, Any]) -> None:
+    globals_fn = template["Globals"]["Function"]
+    assert globals_fn["Runtime"] == "python3.13"
+    assert globals_fn["Tracing"] == "Active"
+    fn = template["Resources"]["PredictFunction"]
+    assert fn["Metadata"]["BuildMethod"] == "makefile"
+    assert fn["Properties"]["MemorySize"] <= 512
+    for name in ("ENDPOINT_NAME", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"):
+        assert name in fn["Properties"]["Environment"]["Variables"]
+
+
+def test_http_api_stage_throttling_logs_and_cors(template: dict[str, Any]) -> None:
+    api = template["Resources"]["HttpApi"]["Properties"]
+    assert api["StageName"] == "prod"
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}
+    assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}
+    assert api["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert api["AccessLogSettings"]["Format"].lstrip().startswith("{")
+    assert api["CorsConfiguration"]["AllowCredentials"] is False
+    events = template["Resources"]["PredictFunction"]["Properties"]["Events"]
+    assert events["Predict"]["Properties"] == {"ApiId": {"Ref": "HttpApi"}, "Path": "/predict", "Method": "POST"}
+
+
+@pytest.mark.parametrize("log_group", ["ApiAccessLogGroup", "PredictFunctionLogGroup", "EndpointLogGroup"])
+def test_log_groups_have_retention(template: dict[str, Any], log_group: str) -> None:
+    assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_function_log_group_is_the_one_lambda_writes_to(template: dict[str, Any]) -> None:
+    fn_name = template["Resources"]["PredictFunction"]["Properties"]["FunctionName"]["Fn::Sub"]
+    group = template["Resources"]["PredictFunctionLogGroup"]["Properties"]["LogGroupName"]["Fn::Sub"]
+    assert group == f"/aws/lambda/{fn_name}"
+
+
+def test_endpoint_modes(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["EndpointMode"]["AllowedValues"] == ["serverless", "realtime"]
+    assert template["Parameters"]["ServerlessMemorySizeMB"]["AllowedValues"] == [1024, 2048, 3072, 4096, 5120, 6144]
+    variant = template["Resources"]["EndpointConfig"]["Properties"]["ProductionVariants"][0]
+    assert variant["ServerlessConfig"]["Fn::If"][0] == "IsServerless"
+    assert variant["ContainerStartupHealthCheckTimeoutInSeconds"]["Fn::If"][0] == "IsRealtime"
+    for name in ("EndpointScalableTarget", "EndpointScalingPolicy"):
+        assert template["Resources"][name]["Condition"] == "IsRealtime"
+    policy = template["Resources"]["EndpointScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
+
+
+def test_model_source_is_s3_or_pinned_hub_revision(template: dict[str, Any]) -> None:
+    container = template["Resources"]["SageMakerModel"]["Properties"]["PrimaryContainer"]
+    assert container["ModelDataUrl"]["Fn::If"][0] == "HasModelData"
+    env = container["Environment"]
+    assert env["HF_TASK"] == "text-classification"
+    assert env["HF_MODEL_ID"]["Fn::If"][0] == "HasModelData"
+    assert template["Parameters"]["HfModelRevision"]["AllowedPattern"] == "^[0-9a-f]{40}$"
+
+
+def test_alarms_and_dashboard(template: dict[str, Any]) -> None:
+    alarms = {r["Properties"]["MetricName"] for r in resources_of(template, "AWS::CloudWatch::Alarm").values()}
+    assert alarms == {"5xx", "Errors", "Throttles", "ModelLatency", "Invocation5XXErrors"}
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    for metric in ('"Count"', '"Latency"', '"5xx"', "LabelPositive", "LabelNegative", '"p99"'):
+        assert metric in body
+
+
+def test_outputs(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert {"ApiUrl", "EndpointName", "FunctionName"} <= set(outputs)
+    assert outputs["ApiUrl"]["Value"]["Fn::Sub"].endswith("/prod/predict")
+
+
+def test_every_parameter_is_described_and_constrained(template: dict[str, Any]) -> None:
+    for name, parameter in template["Parameters"].items():
+        assert len(parameter.get("Description", "")) > 20, name
+        if parameter["Type"] == "String":
+            assert "AllowedValues" in parameter or "AllowedPattern" in parameter, name
+        if parameter["Type"] == "Number":
+            assert "AllowedValues" in parameter or "MinValue" in parameter, name

@@ -1,0 +1,65 @@
+"""cfn-lint, sam validate (translation and lint), sam build and checkov, all offline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+from tests.template.conftest import tool
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_cfn_lint_reports_nothing(root: Path, tool_env: dict[str, str]) -> None:
+    result = run([tool("cfn-lint"), "template.yaml"], root, tool_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_sam_validate_translates_the_template(root: Path, tool_env: dict[str, str]) -> None:
+    # Plain `sam validate` runs the SAM translator (it catches e.g. non-literal Auth values);
+    # `--lint` runs cfn-lint's SAM rules instead. Both must pass.
+    for extra in ([], ["--lint"]):
+        result = run([tool("sam"), "validate", *extra], root, tool_env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_sam_build_makes_a_small_function_without_ml_dependencies(
+    root: Path, tool_env: dict[str, str], tmp_path: Path
+) -> None:
+    build_dir = tmp_path / "build"
+    result = run([tool("sam"), "build", "--build-dir", str(build_dir)], root, tool_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    function_dir = build_dir / "PredictFunction"
+    assert (function_dir / "handler" / "app.py").is_file()
+    assert (function_dir / "aws_lambda_powertools").is_dir()
+    assert (function_dir / "pydantic_core").is_dir()
+    for heavy in ("torch", "transformers", "botocore", "boto3", "model"):
+        assert not (function_dir / heavy).exists(), f"{heavy} must not be in the Lambda package"
+    core = next((function_dir / "pydantic_core").glob("_pydantic_core*.so"))
+    assert "cpython-313" in core.name and "x86_64" in core.name
+    with zipfile.ZipFile(tmp_path / "fn.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(function_dir.rglob("*")):
+            archive.write(path, path.relative_to(function_dir))
+    assert (tmp_path / "fn.zip").stat().st_size < 50 * 1024 * 1024  # Lambda's direct-upload limit
+
+
+def test_checkov_reports_no_failed_checks(root: Path, tool_env: dict[str, str]) -> None:
+    result = run(
+        [tool("checkov"), "-f", "template.yaml", "--framework", "cloudformation", "--skip-download", "-o", "json"],
+        root,
+        tool_env,
+    )
+    report = json.loads(result.stdout)
+    reports = report if isinstance(report, list) else [report]
+    failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+    assert failed == [], [(c["check_id"], c["resource"]) for c in failed]
+    summary = reports[0]["summary"]
+    assert summary["failed"] == 0
+    assert summary["passed"] >= 5  # the scan really ran over the resources
+    assert summary["resource_count"] >= 15

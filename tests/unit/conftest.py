@@ -1,0 +1,53 @@
+"""Unit tier: the handler in-process, with botocore's Stubber on the real client. No sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from tests.support import function_env
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("unit tests must not open network connections")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture(scope="session")
+def handler_app() -> Any:
+    """Import the handler module once, with the environment `sam local` would give it."""
+    env = function_env()
+    env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = "http://127.0.0.1:9"  # never reached: Stubber answers
+    env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    from handler import app
+
+    yield app
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def stubber(handler_app: Any) -> Iterator[Stubber]:
+    with Stubber(handler_app.endpoint._client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
