@@ -140,7 +140,8 @@ def one_cycle(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fractio
 
 
 def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, param in model.named_parameters():
         (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
@@ -157,7 +158,7 @@ def mask_tokens(
     labels[~chosen] = -100
     inputs = ids.clone()
     to_mask = torch.bernoulli(torch.full(ids.shape, 0.8)).bool() & chosen
-    inputs[to_mask] = int(tokenizer.mask_token_id)  # type: ignore[arg-type]
+    inputs[to_mask] = int(tokenizer.mask_token_id)
     to_random = torch.bernoulli(torch.full(ids.shape, 0.5)).bool() & chosen & ~to_mask
     inputs[to_random] = torch.randint(len(tokenizer), ids.shape)[to_random]
     return inputs, labels
@@ -177,7 +178,7 @@ def pretrain_mlm(
     steps_per_epoch = math.ceil(len(sequences) / hp.batch_size)
     optimizer = make_optimizer(mlm, hp.mlm_lr, hp.weight_decay)
     scheduler = one_cycle(optimizer, steps_per_epoch * hp.mlm_epochs, hp.warmup_fraction)
-    pad_id = int(tokenizer.pad_token_id)  # type: ignore[arg-type]
+    pad_id = int(tokenizer.pad_token_id)
     for epoch in range(1, hp.mlm_epochs + 1):
         batches = length_bucketed_batches(lengths, hp.batch_size, rng)
         bar = tqdm(batches, desc=f"mlm epoch {epoch}/{hp.mlm_epochs}", unit="batch", file=sys.stderr)
@@ -232,7 +233,7 @@ def finetune(
     steps_per_epoch = math.ceil(len(sequences) / hp.batch_size)
     optimizer = make_optimizer(model, hp.lr, hp.weight_decay)
     scheduler = one_cycle(optimizer, steps_per_epoch * hp.epochs, hp.warmup_fraction)
-    pad_id = int(tokenizer.pad_token_id)  # type: ignore[arg-type]
+    pad_id = int(tokenizer.pad_token_id)
     history: list[dict[str, float]] = []
     best_acc, best_state = -1.0, None
     for epoch in range(1, hp.epochs + 1):

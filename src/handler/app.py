@@ -1,12 +1,11 @@
 """The Lambda: resolver, routes and the one error mapping. Business logic lives in logic.py."""
 
-
 import binascii
 import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import NotFoundError as RouteNotFound
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -25,7 +24,7 @@ from .exceptions import (
     SentimentPulseError,
     ValidationError,
 )
-from .models import ErrorDetail, ErrorInfo, ErrorResponse, PredictRequest, Prediction
+from .models import ErrorDetail, ErrorInfo, ErrorResponse, Prediction, PredictRequest
 from .observability import logger, metrics, tracer
 from .transport import HttpApiResolver, check_envelope
 
@@ -50,14 +49,14 @@ def _strict_json_loads(data: str) -> Any:
 app = HttpApiResolver(enable_validation=True, json_body_deserializer=_strict_json_loads)
 
 
-def _envelope_middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+def _envelope_middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     check_envelope(app.current_event)
     return next_middleware(app)
 
 
 app.use(middlewares=[_envelope_middleware])
 
-_ERROR_RESPONSES: dict[int | str, Any] = {
+_ERROR_RESPONSES: dict[int, Any] = {
     status: {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
@@ -101,7 +100,9 @@ def _error_response(exc: SentimentPulseError, details: list[ErrorDetail] | None 
         metric.add_dimension(name="ErrorCode", value=exc.code)
     log = logger.error if exc.status >= 500 else logger.warning
     log("request failed", extra={"status": exc.status, "error_code": exc.code, "reason": exc.detail})
-    envelope = ErrorResponse(error=ErrorInfo(code=exc.code, message=exc.message, request_id=request_id, details=details))
+    envelope = ErrorResponse(
+        error=ErrorInfo(code=exc.code, message=exc.message, request_id=request_id, details=details)
+    )
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return Response(
         status_code=exc.status,

@@ -29,9 +29,7 @@ class Settings(BaseModel):
         # API Gateway gives up after 30 s; every attempt must fit inside it, retries included.
         worst_case = self.max_attempts * (self.connect_timeout + self.read_timeout)
         if worst_case >= 29:
-            raise ValueError(
-                f"SAGEMAKER_MAX_ATTEMPTS x (CONNECT + READ timeout) = {worst_case:g}s must stay below 29s"
-            )
+            raise ValueError(f"SAGEMAKER_MAX_ATTEMPTS x (CONNECT + READ timeout) = {worst_case:g}s must stay below 29s")
         return self
 
     @classmethod

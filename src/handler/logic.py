@@ -8,7 +8,7 @@ from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .models import PredictRequest, Prediction
+from .models import Prediction, PredictRequest
 from .observability import logger, metrics, tracer
 
 

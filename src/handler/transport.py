@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver

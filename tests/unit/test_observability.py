@@ -12,7 +12,11 @@ from botocore.stub import Stubber
 
 from tests.support import LambdaContext, expected_call, load_event, model_answer
 
-BATCH = ["This product is amazing, I loved it!", "This was a terrible waste of money.", "An absolute joy from start to finish."]
+BATCH = [
+    "This product is amazing, I loved it!",
+    "This was a terrible waste of money.",
+    "An absolute joy from start to finish.",
+]
 
 
 @pytest.fixture
@@ -35,7 +39,11 @@ def emitted(
 def test_batch_request_metrics_and_logs(
     handler_app: Any, stubber: Stubber, capsys: pytest.CaptureFixture[str], log_stream: io.StringIO
 ) -> None:
-    answer = [{"label": "POSITIVE", "score": 0.99}, {"label": "NEGATIVE", "score": 0.97}, {"label": "POSITIVE", "score": 0.9}]
+    answer = [
+        {"label": "POSITIVE", "score": 0.99},
+        {"label": "NEGATIVE", "score": 0.97},
+        {"label": "POSITIVE", "score": 0.9},
+    ]
     stubber.add_response("invoke_endpoint", model_answer(answer), expected_call(BATCH))
     capsys.readouterr()
 
@@ -74,13 +82,19 @@ def test_errors_are_counted_by_code(
     assert error_metric["ErrorCode"] == "INVALID_JSON"
     assert error_metric["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["ErrorCode", "service"]]
     failure = next(line for line in logs if line["message"] == "request failed")
-    assert (failure["status"], failure["error_code"], failure["correlation_id"]) == (400, "INVALID_JSON", "invalidjson-0001")
+    assert (failure["status"], failure["error_code"], failure["correlation_id"]) == (
+        400,
+        "INVALID_JSON",
+        "invalidjson-0001",
+    )
 
 
 def test_request_texts_never_reach_the_logs(
     handler_app: Any, stubber: Stubber, capsys: pytest.CaptureFixture[str], log_stream: io.StringIO
 ) -> None:
-    stubber.add_response("invoke_endpoint", model_answer([{"label": "POSITIVE", "score": 0.9}] * 3), expected_call(BATCH))
+    stubber.add_response(
+        "invoke_endpoint", model_answer([{"label": "POSITIVE", "score": 0.9}] * 3), expected_call(BATCH)
+    )
     capsys.readouterr()
     handler_app.lambda_handler(load_event("predict-batch.json"), LambdaContext())
     out = capsys.readouterr()

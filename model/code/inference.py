@@ -1,0 +1,189 @@
+"""SageMaker Hugging Face inference toolkit hooks for SentimentPulse.
+
+This file ships as ``code/inference.py`` inside ``model.tar.gz`` and runs unchanged in
+the Hugging Face PyTorch inference DLC (transformers 4.51 / 5.x, torch 2.6+, Python 3.12) and in
+the project's local model server. It imports only the standard library, torch and transformers.
+
+Wire format (the toolkit's): request ``{"inputs": str | [str], "parameters": {...}}``, response
+``[{"label": str, "score": float}, ...]`` with one entry per input, in input order.
+
+Errors: the toolkit answers 400 for *every* exception raised here, so messages start with a code
+that tells the caller what happened: ``SP_BAD_INPUT:`` (the request is wrong) or
+``SP_MODEL_FAILURE:`` (the model failed). The Lambda maps the first to 422 and the rest to 502.
+
+Settings (environment, read once by ``model_fn``):
+  SP_INFERENCE_PATH  fp32 (default) | int8 (dynamic int8 quantization of the Linear layers)
+  SP_MAX_BATCH_SIZE  texts per forward pass, default 32
+  SP_NUM_THREADS     torch intra-op threads, default: the CPUs this process may run on
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+BAD_INPUT = "SP_BAD_INPUT"
+MODEL_FAILURE = "SP_MODEL_FAILURE"
+INFERENCE_PATHS = ("fp32", "int8")
+JSON = "application/json"
+
+log = logging.getLogger("sentimentpulse.inference")
+
+
+class InputError(ValueError):
+    """The request payload is wrong (the caller's fault)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{BAD_INPUT}: {message}")
+
+
+class ModelFailure(RuntimeError):
+    """The model could not produce predictions (our fault)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{MODEL_FAILURE}: {message}")
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    id2label: dict[int, str]
+    max_length: int
+    batch_size: int
+    inference_path: str
+    load_seconds: float
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _host_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
+    """Load tokenizer and model from ``model_dir`` (the extracted archive root)."""
+    started = time.perf_counter()
+    inference_path = os.environ.get("SP_INFERENCE_PATH", "fp32").strip() or "fp32"
+    if inference_path not in INFERENCE_PATHS:
+        raise ValueError(f"SP_INFERENCE_PATH must be one of {INFERENCE_PATHS}, got {inference_path!r}")
+    batch_size = _env_int("SP_MAX_BATCH_SIZE", 32, 1, 1024)
+    torch.set_num_threads(_env_int("SP_NUM_THREADS", _host_threads(), 1, 512))
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    model.eval()
+    if inference_path == "int8":
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+    positions = getattr(model.config, "max_position_embeddings", None) or 512
+    tokenizer_max = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else positions
+    id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
+    loaded = LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        id2label=id2label,
+        max_length=min(positions, tokenizer_max),
+        batch_size=batch_size,
+        inference_path=inference_path,
+        load_seconds=0.0,
+    )
+    _forward(loaded, ["warm up"])  # first-call allocations happen at load, not on a request
+    loaded.load_seconds = time.perf_counter() - started
+    log.info(
+        "model loaded: path=%s max_length=%d batch_size=%d threads=%d labels=%s in %.2fs",
+        inference_path,
+        loaded.max_length,
+        batch_size,
+        torch.get_num_threads(),
+        sorted(id2label.values()),
+        loaded.load_seconds,
+    )
+    return loaded
+
+
+def input_fn(input_data: bytes | str, content_type: str = JSON, context: Any = None) -> dict[str, Any]:
+    """Parse and check ``{"inputs": str | [str], "parameters": {...}}``."""
+    if (content_type or JSON).split(";")[0].strip().lower() != JSON:
+        raise InputError(f"content type must be {JSON}")
+    try:
+        text = input_data.decode("utf-8") if isinstance(input_data, bytes | bytearray) else input_data
+        payload = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError("body is not valid UTF-8 JSON") from None
+    if not isinstance(payload, dict) or "inputs" not in payload:
+        raise InputError('body must be a JSON object with "inputs"')
+    inputs = payload["inputs"]
+    single = isinstance(inputs, str)
+    texts = [inputs] if single else inputs
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise InputError('"inputs" must be a string or a list of strings')
+    parameters = payload.get("parameters")
+    if parameters is None:
+        parameters = {}
+    if not isinstance(parameters, dict):
+        raise InputError('"parameters" must be an object')
+    return {"inputs": texts, "parameters": parameters}
+
+
+def _forward(loaded: LoadedModel, texts: list[str]) -> list[dict[str, Any]]:
+    tokenizer = loaded.tokenizer
+    encoded = tokenizer(texts, truncation=True, max_length=loaded.max_length)["input_ids"]
+    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+    results: list[dict[str, Any]] = [{} for _ in texts]
+    pad_id = tokenizer.pad_token_id or 0
+    with torch.inference_mode():
+        for start in range(0, len(order), loaded.batch_size):
+            chunk = order[start : start + loaded.batch_size]
+            width = len(encoded[chunk[-1]])  # sorted: the last one is the longest
+            input_ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
+            attention_mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, index in enumerate(chunk):
+                ids = encoded[index]
+                input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+                attention_mask[row, : len(ids)] = 1
+            logits = loaded.model(input_ids=input_ids, attention_mask=attention_mask).logits
+            scores, labels = torch.softmax(logits.float(), dim=-1).max(dim=-1)
+            for index, label, score in zip(chunk, labels.tolist(), scores.tolist(), strict=True):
+                results[index] = {"label": loaded.id2label[label], "score": float(score)}
+    return results
+
+
+def predict_fn(data: dict[str, Any], loaded: LoadedModel, context: Any = None) -> list[dict[str, Any]]:
+    """Length-sorted, dynamically padded batches, truncated to the model's maximum length."""
+    texts: list[str] = data["inputs"]
+    if not texts:
+        return []
+    try:
+        return _forward(loaded, texts)
+    except Exception as exc:  # report as a model failure, never as the caller's fault
+        log.exception("inference failed")
+        raise ModelFailure(type(exc).__name__) from exc
+
+
+def output_fn(prediction: list[dict[str, Any]], accept: str = JSON, context: Any = None) -> str:
+    accepted = (accept or JSON).split(";")[0].strip().lower()
+    if accepted not in (JSON, "*/*"):
+        raise InputError(f"accept must be {JSON}")
+    return json.dumps(prediction)

@@ -1,0 +1,121 @@
+"""python -m model.packaging: package a model for SageMaker, resolve DLC images, hand off to sam deploy."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from model.packaging.archive import ModelDirError, build_archive, validate_model_dir
+from model.packaging.image import ImageError, image_uri
+from model.packaging.samconfig import SamConfigError, format_overrides, read_overrides, set_override
+from model.packaging.upload import UploadError, upload
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_OUT = ROOT / "build" / "model" / "model.tar.gz"
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+HUB_FILES = [
+    "config.json",
+    "*.safetensors",
+    "*.safetensors.index.json",
+    "tokenizer*",
+    "vocab*",
+    "special_tokens_map.json",
+]
+
+
+def fetch_from_hub(repo_id: str, revision: str) -> Path:
+    """Download the files a classifier needs at a pinned commit (progress bars from huggingface_hub)."""
+    from huggingface_hub import HfApi, snapshot_download
+
+    sha = HfApi().model_info(repo_id, revision=revision).sha
+    if sha != revision:
+        print(f"resolved {repo_id}@{revision} to commit {sha}", file=sys.stderr)
+    return Path(snapshot_download(repo_id, revision=sha, allow_patterns=HUB_FILES))
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    source = Path(args.model)
+    if not source.exists() and HUB_ID.match(args.model):
+        try:
+            source = fetch_from_hub(args.model, args.revision)
+        except Exception as exc:  # network, auth or missing repo: say which, no trace
+            print(f"error: cannot download {args.model}@{args.revision} from the Hub: {exc}", file=sys.stderr)
+            return 2
+    validate_model_dir(source, load=not args.no_load_check)
+    sha256 = build_archive(source, args.out)
+    print(f"archive: {args.out}")
+    print(f"sha256:  {sha256}")
+    if not args.bucket:
+        return 0
+    uri = upload(args.out, sha256, args.bucket, args.prefix, region=args.region)
+    print(f"s3:      {uri}")
+    if args.samconfig:
+        set_override(args.samconfig, args.config_env, "ModelDataUrl", uri)
+        print(f"samconfig: set ModelDataUrl in [{args.config_env}.deploy.parameters] of {args.samconfig}")
+    print(f"deploy:  sam build && sam deploy --config-env {args.config_env}")
+    return 0
+
+
+def cmd_image_uri(args: argparse.Namespace) -> int:
+    print(image_uri(args.region, args.transformers_version, args.device))
+    return 0
+
+
+def cmd_overrides(args: argparse.Namespace) -> int:
+    overrides = read_overrides(args.samconfig, args.config_env)
+    if args.image_uri:
+        overrides["ImageUri"] = args.image_uri
+    print(format_overrides(overrides))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m model.packaging",
+        description="Package a Hugging Face classifier into a deterministic model.tar.gz for SageMaker, "
+        "upload it content-addressed to S3, and hand its URI to sam deploy.",
+    )
+    sub = top.add_subparsers(dest="command", required=True)
+
+    pkg = sub.add_parser("package", help="build model.tar.gz (and upload it when --bucket is given)")
+    pkg.add_argument("--model", required=True, help="local model directory, or a Hub id such as owner/name")
+    pkg.add_argument("--revision", default="main", help="Hub revision to pin (resolved to a commit sha)")
+    pkg.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"archive path (default: {DEFAULT_OUT})")
+    pkg.add_argument("--bucket", help="S3 bucket; without it the archive is only built")
+    pkg.add_argument(
+        "--prefix", default="sentimentpulse/models", help="S3 key prefix; the key is PREFIX/<sha256>/model.tar.gz"
+    )
+    pkg.add_argument("--region", default=None, help="AWS region of the bucket (default: the AWS config's)")
+    pkg.add_argument("--samconfig", type=Path, help="samconfig.toml to receive ModelDataUrl=<s3 uri>")
+    pkg.add_argument("--config-env", default="default", help="samconfig environment to update (default: default)")
+    pkg.add_argument("--no-load-check", action="store_true", help="skip loading the model with transformers")
+    pkg.set_defaults(func=cmd_package)
+
+    img = sub.add_parser("image-uri", help="print the Hugging Face PyTorch inference DLC image URI")
+    img.add_argument("--region", required=True, help="AWS region, e.g. us-east-1")
+    img.add_argument("--transformers-version", default="4.51.3", help="transformers version of the DLC")
+    img.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    img.set_defaults(func=cmd_image_uri)
+
+    ovr = sub.add_parser("overrides", help="print a samconfig environment's parameter overrides (+ ImageUri)")
+    ovr.add_argument("--samconfig", type=Path, required=True)
+    ovr.add_argument("--config-env", default="default")
+    ovr.add_argument("--image-uri", help="add or replace ImageUri")
+    ovr.set_defaults(func=cmd_overrides)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (ModelDirError, UploadError, ImageError, SamConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""model/code/inference.py: the SageMaker hooks, on a real (tiny) model."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model.code import inference
+from tests.support import ROOT
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model: Path) -> inference.LoadedModel:
+    return inference.model_fn(str(tiny_model))
+
+
+def run_hooks(loaded: inference.LoadedModel, payload: Any) -> list[dict[str, Any]]:
+    data = inference.input_fn(json.dumps(payload).encode(), "application/json")
+    result: list[dict[str, Any]] = json.loads(
+        inference.output_fn(inference.predict_fn(data, loaded), "application/json")
+    )
+    return result
+
+
+def assert_predictions(result: list[dict[str, Any]], count: int) -> None:
+    assert len(result) == count
+    for item in result:
+        assert set(item) == {"label", "score"}
+        assert item["label"] in {"POSITIVE", "NEGATIVE"}
+        assert 0.5 <= item["score"] <= 1.0  # the winning class of two
+
+
+def test_single_text(loaded: inference.LoadedModel) -> None:
+    assert_predictions(run_hooks(loaded, {"inputs": "a good movie"}), 1)
+
+
+def test_batch_keeps_input_order(loaded: inference.LoadedModel) -> None:
+    texts = ["good", "the movie was not fun and boring " * 5, "bad", "great great great"]
+    batch = run_hooks(loaded, {"inputs": texts, "parameters": {"truncation": True}})
+    assert_predictions(batch, len(texts))
+    one_by_one = [run_hooks(loaded, {"inputs": t})[0] for t in texts]
+    for got, alone in zip(batch, one_by_one, strict=True):
+        assert got["label"] == alone["label"]
+        assert got["score"] == pytest.approx(alone["score"], abs=1e-5)
+
+
+def test_batches_smaller_than_the_input(loaded: inference.LoadedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loaded, "batch_size", 2)
+    texts = [f"good {'movie ' * i}" for i in range(7)]
+    assert_predictions(run_hooks(loaded, {"inputs": texts}), 7)
+
+
+def test_empty_batch(loaded: inference.LoadedModel) -> None:
+    assert run_hooks(loaded, {"inputs": []}) == []
+
+
+def test_text_longer_than_512_tokens_is_truncated(loaded: inference.LoadedModel) -> None:
+    assert loaded.max_length == 512
+    assert_predictions(run_hooks(loaded, {"inputs": ["good movie " * 600]}), 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"not json", "application/json"),
+        (b"\xff\xfe", "application/json"),
+        (b'["a"]', "application/json"),
+        (b'{"text": "a"}', "application/json"),
+        (b'{"inputs": 3}', "application/json"),
+        (b'{"inputs": ["a", 3]}', "application/json"),
+        (b'{"inputs": "a", "parameters": []}', "application/json"),
+        (b'{"inputs": "a"}', "text/csv"),
+    ],
+)
+def test_bad_payloads_are_client_errors(body: bytes, content_type: str) -> None:
+    with pytest.raises(inference.InputError, match=f"^{inference.BAD_INPUT}: "):
+        inference.input_fn(body, content_type)
+
+
+def test_model_failures_are_distinguishable(loaded: inference.LoadedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("CUDA out of memory at /opt/ml/model/secret.py")
+
+    monkeypatch.setattr(loaded, "model", broken)
+    with pytest.raises(inference.ModelFailure, match=f"^{inference.MODEL_FAILURE}: RuntimeError$"):
+        inference.predict_fn({"inputs": ["good"]}, loaded)
+
+
+def test_bad_settings_fail_at_load(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SP_INFERENCE_PATH", "fp8")
+    with pytest.raises(ValueError, match="SP_INFERENCE_PATH"):
+        inference.model_fn(str(tiny_model))
+    monkeypatch.setenv("SP_INFERENCE_PATH", "fp32")
+    monkeypatch.setenv("SP_MAX_BATCH_SIZE", "0")
+    with pytest.raises(ValueError, match="SP_MAX_BATCH_SIZE"):
+        inference.model_fn(str(tiny_model))
+
+
+def test_imports_only_stdlib_torch_and_transformers() -> None:
+    import sys
+
+    tree = ast.parse((ROOT / "model" / "code" / "inference.py").read_text(encoding="utf-8"))
+    modules = {
+        ((node.module or "") if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    modules.discard("__future__")
+    assert modules - set(sys.stdlib_module_names) == {"torch", "transformers"}
+
+
+def test_error_code_matches_the_lambda_adapter() -> None:
+    from handler.endpoint import BAD_INPUT_CODE
+
+    assert inference.BAD_INPUT == BAD_INPUT_CODE
