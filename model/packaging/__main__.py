@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -11,38 +10,16 @@ from model.packaging.archive import ModelDirError, build_archive, validate_model
 from model.packaging.image import ImageError, image_uri
 from model.packaging.samconfig import SamConfigError, format_overrides, read_overrides, set_override
 from model.packaging.upload import UploadError, upload
+from model.source import HUB_ID, ModelSourceError, fetch_from_hub
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_OUT = ROOT / "build" / "model" / "model.tar.gz"
-HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-HUB_FILES = [
-    "config.json",
-    "*.safetensors",
-    "*.safetensors.index.json",
-    "tokenizer*",
-    "vocab*",
-    "special_tokens_map.json",
-]
-
-
-def fetch_from_hub(repo_id: str, revision: str) -> Path:
-    """Download the files a classifier needs at a pinned commit (progress bars from huggingface_hub)."""
-    from huggingface_hub import HfApi, snapshot_download
-
-    sha = HfApi().model_info(repo_id, revision=revision).sha
-    if sha != revision:
-        print(f"resolved {repo_id}@{revision} to commit {sha}", file=sys.stderr)
-    return Path(snapshot_download(repo_id, revision=sha, allow_patterns=HUB_FILES))
 
 
 def cmd_package(args: argparse.Namespace) -> int:
     source = Path(args.model)
     if not source.exists() and HUB_ID.match(args.model):
-        try:
-            source = fetch_from_hub(args.model, args.revision)
-        except Exception as exc:  # network, auth or missing repo: say which, no trace
-            print(f"error: cannot download {args.model}@{args.revision} from the Hub: {exc}", file=sys.stderr)
-            return 2
+        source = fetch_from_hub(args.model, args.revision)
     validate_model_dir(source, load=not args.no_load_check)
     sha256 = build_archive(source, args.out)
     print(f"archive: {args.out}")
@@ -111,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ModelDirError, UploadError, ImageError, SamConfigError) as exc:
+    except (ModelDirError, ModelSourceError, UploadError, ImageError, SamConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code

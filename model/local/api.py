@@ -1,0 +1,244 @@
+"""Local API: API Gateway HTTP API (payload v2) in front of the unchanged ``lambda_handler``.
+
+Each HTTP request becomes the event API Gateway would send (stage ``prod``, ``requestContext``,
+lower-cased headers, the body as a string or base64) and goes to a pool of worker processes, each
+one a Lambda execution environment: it imports ``handler.app`` once (cold start) and handles one
+event at a time, like Lambda. This module holds no routing or validation of its own; the only
+answers it makes itself are API Gateway's own (payload over 10 MB, function crash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from model.local.jsonlog import configure_json_logging
+
+log = logging.getLogger("sentimentpulse.local_api")
+ROOT = Path(__file__).resolve().parent.parent.parent
+ENV_FILE = ROOT / "events" / "env.json"
+STAGE = "prod"
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+FUNCTION_TIMEOUT_S = 25
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+)
+
+
+def function_environment(model_url: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The function's environment: events/env.json (the sam local file), pointed at the local model."""
+    env: dict[str, str] = json.loads(ENV_FILE.read_text(encoding="utf-8"))["PredictFunction"]
+    env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = model_url
+    env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    env.update(overrides or {})
+    return env
+
+
+# ------------------------------------------------------------------ worker ("Lambda environment")
+_handler: Any = None
+
+
+def _init_worker(environment: dict[str, str]) -> None:
+    global _handler
+    os.environ.update(environment)
+    from handler.app import lambda_handler
+
+    _handler = lambda_handler
+
+
+class LambdaContext:
+    def __init__(self, request_id: str) -> None:
+        self.function_name = "sentimentpulse-predict"
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 256
+        self.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:sentimentpulse-predict"
+        self.aws_request_id = request_id
+        self._deadline = time.monotonic() + FUNCTION_TIMEOUT_S
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _invoke(event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = _handler(event, LambdaContext(str(uuid.uuid4())))
+    return result
+
+
+# ------------------------------------------------------------------ HTTP -> event -> HTTP
+def build_event(
+    method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+) -> dict[str, Any]:
+    url = urlsplit(target)
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    content_type = merged.get("content-type", "")
+    is_text = not content_type or content_type.lower().startswith(TEXT_TYPES)
+    try:
+        text_body = body.decode("utf-8") if is_text else None
+    except UnicodeDecodeError:
+        text_body = None
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": url.path,
+        "rawQueryString": url.query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": merged.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": url.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": STAGE,
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": text_body is None,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if url.query:
+        event["queryStringParameters"] = dict(parse_qsl(url.query, keep_blank_values=True))
+    if body:
+        event["body"] = text_body if text_body is not None else base64.b64encode(body).decode("ascii")
+    return event
+
+
+class LocalApi(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], pool: ProcessPoolExecutor) -> None:
+        super().__init__(address, RequestHandler)
+        self.pool = pool
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    server: LocalApi
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        started = time.perf_counter()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > API_GATEWAY_MAX_BODY:
+            self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+        try:
+            result = self.server.pool.submit(_invoke, event).result()
+        except Exception:  # the function crashed: API Gateway answers 500 without details
+            log.exception("function error", extra={"requestId": event["requestContext"]["requestId"]})
+            self._send(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
+            return
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
+        headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        headers["apigw-requestid"] = event["requestContext"]["requestId"]
+        self._send(int(result.get("statusCode", 200)), headers, data, result.get("cookies") or [])
+        log.info(
+            "request",
+            extra={
+                "method": self.command,
+                "path": event["rawPath"],
+                "status": result.get("statusCode"),
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+
+    def _send(self, status: int, headers: dict[str, str], data: bytes, cookies: list[str] | None = None) -> None:
+        self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
+        for name, value in headers.items():
+            if name not in {"content-length", "connection", "transfer-encoding"}:
+                self.send_header(name, value)
+        for cookie in cookies or []:
+            self.send_header("set-cookie", cookie)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:  # the JSON "request" line replaces it
+        return
+
+
+def make_pool(environment: dict[str, str], workers: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(environment,)
+    )
+    # Start every environment now, so cold starts happen before the first request.
+    for future in [pool.submit(os.getpid) for _ in range(workers)]:
+        future.result()
+    return pool
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m model.local.api", description="API Gateway HTTP API stand-in for the unchanged handler."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--model-url", default="http://127.0.0.1:8080", help="the local model server")
+    parser.add_argument("--concurrency", type=int, default=4, help="Lambda environments (worker processes)")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="override a function variable of env.json"
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.concurrency <= 64:
+        parser.error("--concurrency must be between 1 and 64")
+    if any("=" not in item for item in args.env):
+        parser.error("--env takes NAME=VALUE")
+    configure_json_logging()
+    overrides = dict(item.split("=", 1) for item in args.env)
+    pool = make_pool(function_environment(args.model_url, overrides), args.concurrency)
+    server = LocalApi((args.host, args.port), pool)
+    log.info("local API ready", extra={"url": f"http://{args.host}:{args.port}", "environments": args.concurrency})
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        pool.shutdown(wait=False, cancel_futures=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The local stack: model server + local API, started in order and stopped together.
+
+`make local` runs ``main``; the integration tests, the load test and the benchmark use ``LocalStack``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_MODEL = ROOT / "model" / "embedded"
+SEED = {"text": "This product is amazing, I loved it!"}
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], what: str, timeout: float, progress: bool = False) -> None:
+    deadline = time.monotonic() + timeout
+    shown = False
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} (see its log lines)")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL
+                if response.status == 200:
+                    if shown:
+                        print(file=sys.stderr)
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if progress:
+            if not shown:
+                print(f"waiting for {what} ({url}) ", end="", file=sys.stderr, flush=True)
+                shown = True
+            print(".", end="", file=sys.stderr, flush=True)
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} was not ready after {timeout:.0f}s")
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@dataclass
+class LocalStack:
+    model: str = str(DEFAULT_MODEL)
+    api_port: int = 3000
+    model_port: int = 8080
+    concurrency: int = 4
+    fault_injection: bool = False
+    function_env: dict[str, str] = field(default_factory=dict)  # overrides of events/env.json
+    server_args: list[str] = field(default_factory=list)
+    log: IO[Any] | None = None  # where the children's logs go (default: inherited)
+    progress: bool = False
+    model_server: subprocess.Popen[bytes] | None = None
+    api: subprocess.Popen[bytes] | None = None
+
+    @property
+    def model_url(self) -> str:
+        return f"http://127.0.0.1:{self.model_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def _spawn(self, module: str, *args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, stdout=self.log, stderr=self.log)
+
+    def start_model_server(self, timeout: float = 600) -> None:
+        args = ["--model", self.model, "--port", str(self.model_port), *self.server_args]
+        if self.fault_injection:
+            args.append("--enable-fault-injection")
+        self.model_server = self._spawn("model.local.server", *args)
+        wait_ready(f"{self.model_url}/ping", self.model_server, "the model server", timeout, self.progress)
+
+    def stop_model_server(self) -> None:
+        _stop(self.model_server)
+
+    def start_api(self, timeout: float = 120) -> None:
+        overrides = [f"--env={k}={v}" for k, v in self.function_env.items()]
+        self.api = self._spawn(
+            "model.local.api",
+            "--port", str(self.api_port), "--model-url", self.model_url, "--concurrency", str(self.concurrency),
+            *overrides,
+        )  # fmt: skip
+        wait_ready(f"{self.api_url}/openapi.json", self.api, "the local API", timeout, self.progress)
+
+    def start(self) -> LocalStack:
+        try:
+            self.start_model_server()
+            self.start_api()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        _stop(self.api)
+        _stop(self.model_server)
+
+    def alive(self) -> bool:
+        return all(p is not None and p.poll() is None for p in (self.model_server, self.api))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.local.stack", description="Serve POST /predict offline.")
+    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model directory, model.tar.gz, or Hub id")
+    parser.add_argument("--api-port", type=int, default=3000, help="local API port (sam local start-api's default)")
+    parser.add_argument("--model-port", type=int, default=8080, help="local model server port")
+    parser.add_argument("--concurrency", type=int, default=4, help="Lambda environments behind the API")
+    args = parser.parse_args(argv)
+
+    stack = LocalStack(args.model, args.api_port, args.model_port, args.concurrency, progress=True)
+    try:
+        stack.start()
+        print(
+            f"\nSentimentPulse is serving on {stack.api_url}  (model: {args.model})\n\n"
+            f"  curl -s -X POST {stack.api_url}/predict -H 'Content-Type: application/json' \\\n"
+            f"       -d '{json.dumps(SEED)}'\n\n"
+            f"  OpenAPI: {stack.api_url}/openapi.json    model server: {stack.model_url}/ping\n"
+            "  Press Ctrl-C to stop both.\n",
+            flush=True,
+        )
+        while stack.alive():
+            time.sleep(0.5)
+        print("a local process exited; stopping the stack", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping...", file=sys.stderr)
+        return 0
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The seed request and the recorded events, over real HTTP through the whole local stack."""
+
+from __future__ import annotations
+
+import base64
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.integration.conftest import Http
+from tests.support import event_names, load_event
+from tests.unit.test_events import EXPECTED
+
+SEED = "This product is amazing, I loved it!"
+
+
+def test_seed_request(api: Http) -> None:
+    status, headers, body = api.post_json("/predict", {"text": SEED})
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert len(body) == 1
+    assert body[0]["label"] == "POSITIVE"
+    assert 0.0 <= body[0]["score"] <= 1.0
+
+
+def test_batch_in_order(api: Http) -> None:
+    texts = [SEED, "This was a terrible waste of money.", SEED]
+    status, _, body = api.post_json("/predict", {"texts": texts})
+    assert status == 200
+    assert len(body) == 3
+    assert body[0] == body[2]  # same text, same answer, wherever it sits in the batch
+
+
+@pytest.mark.parametrize("name", event_names())
+def test_recorded_events_replayed_over_http(api: Http, name: str) -> None:
+    """Each events/ file, sent as the HTTP request it records, gets its documented status."""
+    event = load_event(name)
+    raw = event.get("body")
+    body = base64.b64decode(raw) if raw is not None and event["isBase64Encoded"] else raw
+    headers = {k: v for k, v in event["headers"].items() if k in {"content-type", "accept"}}
+    path = event["rawPath"].removeprefix("/prod")  # the local API is the sam-local shape: no stage in the path
+    status, _, response = api.request(event["requestContext"]["http"]["method"], path, body, headers)
+    expected_status, code, texts = EXPECTED[name]
+    assert status == expected_status, response[:300]
+    parsed = json.loads(response)
+    if code is not None:
+        assert parsed["error"]["code"] == code
+    elif texts is not None:
+        assert [p["label"] in {"POSITIVE", "NEGATIVE"} for p in parsed] == [True] * len(texts)
+
+
+def test_boto3_reaches_the_model_server_through_the_standard_setting(
+    model_server: Http, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", model_server.base)
+    client = boto3.client(
+        "sagemaker-runtime", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    response = client.invoke_endpoint(
+        EndpointName="sentimentpulse-local", ContentType="application/json", Body=json.dumps({"inputs": [SEED]})
+    )
+    assert json.loads(response["Body"].read())[0]["label"] == "POSITIVE"
+    with pytest.raises(client.exceptions.ValidationError):
+        client.invoke_endpoint(EndpointName="no-such-endpoint", ContentType="application/json", Body=b"{}")
+    with pytest.raises(client.exceptions.ModelError) as info:
+        client.invoke_endpoint(EndpointName="sentimentpulse-local", ContentType="application/json", Body=b"nope")
+    response: dict[str, Any] = dict(info.value.response)
+    assert response["OriginalStatusCode"] == 400
+    assert response["OriginalMessage"].startswith("SP_BAD_INPUT")
+
+
+def test_ping_and_container_contract(model_server: Http) -> None:
+    assert model_server.get_json("/ping") == {"status": "ok"}
+    status, _, body = model_server.post_json("/invocations", {"inputs": "good"})
+    assert status == 200
+    assert len(body) == 1
+
+
+def test_concurrent_requests_are_batched(model_server: Http) -> None:
+    before = model_server.get_json("/_local/stats")
+    texts = [f"{SEED} number {i}" for i in range(32)]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(lambda t: model_server.post_json("/invocations", {"inputs": [t]}), texts))
+    assert all(status == 200 and len(body) == 1 for status, _, body in results)
+    after = model_server.get_json("/_local/stats")
+    requests = after["requests"] - before["requests"]
+    calls = after["model_calls"] - before["model_calls"]
+    assert requests == 32
+    assert calls < requests, after
