@@ -67,9 +67,9 @@ def test_boto3_reaches_the_model_server_through_the_standard_setting(
         client.invoke_endpoint(EndpointName="no-such-endpoint", ContentType="application/json", Body=b"{}")
     with pytest.raises(client.exceptions.ModelError) as info:
         client.invoke_endpoint(EndpointName="sentimentpulse-local", ContentType="application/json", Body=b"nope")
-    response: dict[str, Any] = dict(info.value.response)
-    assert response["OriginalStatusCode"] == 400
-    assert response["OriginalMessage"].startswith("SP_BAD_INPUT")
+    error: dict[str, Any] = dict(info.value.response)
+    assert error["OriginalStatusCode"] == 400
+    assert error["OriginalMessage"].startswith("SP_BAD_INPUT")
 
 
 def test_ping_and_container_contract(model_server: Http) -> None:
