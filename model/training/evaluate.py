@@ -1,0 +1,122 @@
+"""Evaluate any model the server can load, through the serving code (model/code/inference.py).
+
+Prints accuracy, F1 and the confusion matrix on an SST-2 style TSV. With several inference paths
+(``--paths fp32,int8``) it also prints how often each path agrees with the first one (parity).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from model.code import inference
+from model.source import ModelSourceError, resolve_model_dir
+from model.training.data import DataError, read_tsv
+
+LABELS = ("NEGATIVE", "POSITIVE")
+
+
+@dataclass
+class Report:
+    path: str
+    examples: int
+    accuracy: float
+    f1_positive: float
+    f1_macro: float
+    confusion: dict[str, dict[str, int]]  # gold -> predicted -> count
+    agreement_with_first: float | None = None
+
+
+def predict_labels(model_dir: Path, texts: list[str], path: str) -> list[str]:
+    os.environ["SP_INFERENCE_PATH"] = path
+    loaded = inference.model_fn(str(model_dir))
+    labels: list[str] = []
+    step = 256
+    for start in tqdm(range(0, len(texts), step), desc=f"eval {path}", unit="batch", file=sys.stderr):
+        chunk = texts[start : start + step]
+        labels.extend(p["label"] for p in inference.predict_fn({"inputs": chunk, "parameters": {}}, loaded))
+    return labels
+
+
+def score(path: str, gold: list[str], predicted: list[str]) -> Report:
+    confusion = {g: {p: 0 for p in LABELS} for g in LABELS}
+    for g, p in zip(gold, predicted, strict=True):
+        confusion[g][p] = confusion[g].get(p, 0) + 1
+
+    def f1(label: str) -> float:
+        tp = confusion[label][label]
+        fp = sum(confusion[g][label] for g in LABELS if g != label)
+        fn = sum(v for p, v in confusion[label].items() if p != label)
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+    correct = sum(g == p for g, p in zip(gold, predicted, strict=True))
+    return Report(
+        path=path,
+        examples=len(gold),
+        accuracy=correct / len(gold),
+        f1_positive=f1("POSITIVE"),
+        f1_macro=(f1("POSITIVE") + f1("NEGATIVE")) / 2,
+        confusion=confusion,
+    )
+
+
+def render(report: Report) -> str:
+    lines = [
+        f"inference path {report.path}: {report.examples} examples",
+        f"  accuracy     {report.accuracy * 100:6.2f} %",
+        f"  F1 positive  {report.f1_positive * 100:6.2f} %",
+        f"  F1 macro     {report.f1_macro * 100:6.2f} %",
+        "  confusion (rows gold, columns predicted):",
+        f"    {'':>10} {'NEGATIVE':>9} {'POSITIVE':>9}",
+    ]
+    for gold in LABELS:
+        lines.append(f"    {gold:>10} {report.confusion[gold]['NEGATIVE']:>9} {report.confusion[gold]['POSITIVE']:>9}")
+    if report.agreement_with_first is not None:
+        lines.append(f"  label agreement with the first path: {report.agreement_with_first * 100:.2f} %")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.training.evaluate", description=__doc__)
+    parser.add_argument("--model", required=True, help="model directory, model.tar.gz, or Hub id")
+    parser.add_argument("--data", type=Path, required=True, help="SST-2 TSV file (or a directory holding dev.tsv)")
+    parser.add_argument("--paths", default="fp32", help="comma-separated inference paths, e.g. fp32,int8")
+    parser.add_argument("--json", type=Path, help="also write the reports as JSON here")
+    args = parser.parse_args(argv)
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    unknown = set(paths) - set(inference.INFERENCE_PATHS)
+    if not paths or unknown:
+        parser.error(f"--paths takes {', '.join(inference.INFERENCE_PATHS)}")
+    data = args.data / "dev.tsv" if args.data.is_dir() else args.data
+    try:
+        examples = read_tsv(data)
+        model_dir = resolve_model_dir(args.model)
+    except (DataError, ModelSourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    gold = [LABELS[e.label] for e in examples]
+    texts = [e.text for e in examples]
+    reports: list[Report] = []
+    first: list[str] | None = None
+    for path in paths:
+        predicted = predict_labels(model_dir, texts, path)
+        report = score(path, gold, predicted)
+        if first is None:
+            first = predicted
+        else:
+            report.agreement_with_first = sum(a == b for a, b in zip(first, predicted, strict=True)) / len(first)
+        reports.append(report)
+        print(render(report))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
