@@ -1,8 +1,9 @@
 """Dynamic batching across concurrent requests (decode -> predict -> encode, LitServe style).
 
-Requests put their texts on a queue; one loop collects requests until ``max_batch_size`` texts are
-waiting or ``max_wait_ms`` has passed since the first one, runs one ``predict_fn`` call for all of
-them on a worker thread (never on the event loop) and hands each request its own slice back.
+Requests put their texts on a queue; one loop takes every request that queued up while the model
+was busy (up to ``max_batch_size`` texts, optionally waiting ``max_wait_ms`` for more), runs one
+``predict_fn`` call for all of them on a worker thread (never on the event loop) and hands each
+request its own slice back. A lone request is never delayed; under load, batches form by themselves.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ class BatchSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     max_batch_size: int = Field(default=64, ge=1, le=1024, description="most texts per model call")
-    max_wait_ms: float = Field(default=2.0, ge=0.0, le=1000.0, description="longest wait to fill a batch")
+    max_wait_ms: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1000.0,
+        description="extra wait to fill a batch; 0 = take what queued up while the model was busy",
+    )
 
 
 @dataclass
@@ -86,13 +92,16 @@ class DynamicBatcher:
         batch, size = [first], len(first.texts)
         deadline = time.monotonic() + self.settings.max_wait_ms / 1000
         while size < self.settings.max_batch_size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                item = await asyncio.wait_for(self._queue.get(), timeout=remaining)
-            except TimeoutError:
-                break
+            if not self._queue.empty():  # requests that arrived while the model was busy
+                item = self._queue.get_nowait()
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), timeout=remaining)
+                except TimeoutError:
+                    break
             batch.append(item)
             size += len(item.texts)
         return batch

@@ -405,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mlm-epochs", type=int, default=defaults.mlm_epochs, help="MLM pretraining epochs")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.lr, help="classifier peak learning rate")
+    parser.add_argument("--dropout", type=float, default=defaults.dropout, help="hidden and attention dropout")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--limit", type=int, default=None, help="use only N examples (smoke runs)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
@@ -416,8 +417,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--mlm-epochs must be 0 or more")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if not 0.0 <= args.dropout < 1.0:
+        parser.error("--dropout must be in [0, 1)")
     hp = HyperParams(
-        epochs=args.epochs, mlm_epochs=args.mlm_epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed
+        epochs=args.epochs,
+        mlm_epochs=args.mlm_epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        dropout=args.dropout,
+        seed=args.seed,
     )
     try:
         record = train(args.data, args.out, hp, limit=args.limit)
