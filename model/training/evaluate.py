@@ -45,7 +45,7 @@ def predict_labels(model_dir: Path, texts: list[str], path: str) -> list[str]:
 
 
 def score(path: str, gold: list[str], predicted: list[str]) -> Report:
-    confusion = {g: {p: 0 for p in LABELS} for g in LABELS}
+    confusion = {g: dict.fromkeys(LABELS, 0) for g in LABELS}
     for g, p in zip(gold, predicted, strict=True):
         confusion[g][p] = confusion[g].get(p, 0) + 1
 
