@@ -1,0 +1,36 @@
+"""The benchmark's quick mode runs end to end and reports every setup (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT, SHARED_DATA
+
+
+def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
+    data, config = SHARED_DATA / "sst2" / "dev.tsv", SHARED_DATA / "distilbert-sst2"
+    if not (data.is_file() and (config / "config.json").is_file()):
+        pytest.skip(f"benchmark data not found beside the project ({SHARED_DATA})")
+    result = subprocess.run(
+        [sys.executable, "-m", "model.bench", "--quick", "--data", str(data), "--config", str(config),
+         "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
+    setups = report["setups"]
+    assert {"pipeline per request", "pipeline(list, batch_size=32)", "predict_fn fp32", "predict_fn int8"} <= set(
+        setups
+    )
+    assert all(s["sentences_per_s"] > 0 for s in setups.values() if "sentences_per_s" in s)
+    assert {"c1_sentences_per_s", "c8_sentences_per_s", "c32_sentences_per_s"} <= set(setups["local model server int8"])
+    assert report["roofline"]["gemm_fp32_gflops"] > 0
+    assert "added_p50_ms" in report["local_stack"]
+    assert report["lambda"]["import_ms"] > 0
+    assert (tmp_path / "bench.png").stat().st_size > 1000
+    assert "x pipeline" in result.stdout
