@@ -84,3 +84,32 @@ def wait_for_http(url: str, timeout: float = 60.0, process: Any = None) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+def request_corpus() -> tuple[str, list[dict[str, Any]]]:
+    """tests/data/request_corpus.json: (canary, cases) with each case's raw body bytes under "raw"."""
+    import base64
+
+    data = json.loads((ROOT / "tests" / "data" / "request_corpus.json").read_text(encoding="utf-8"))
+    canary: str = data["canary"]
+    for case in data["cases"]:
+        if "body_bytes_b64" in case:
+            case["raw"] = base64.b64decode(case["body_bytes_b64"])
+        elif case.get("body_generator") == "over_1_mib":
+            case["raw"] = json.dumps({"text": canary + "z" * (1024 * 1024 + 10)}).encode()
+        elif "body" in case:
+            case["raw"] = case["body"].encode("utf-8", "surrogatepass")
+        else:
+            case["raw"] = None
+    return canary, data["cases"]
+
+
+def corpus_event(case: dict[str, Any]) -> dict[str, Any]:
+    """The payload v2 event API Gateway would send for a corpus case (same builder as the local API)."""
+    from model.local.api import build_event
+
+    headers = [("content-type", case["content_type"])] if case["content_type"] else []
+    event = build_event(case["method"], case["path"], headers, case["raw"] or b"", "203.0.113.10")
+    if "event_body_base64" in case:
+        event["body"], event["isBase64Encoded"] = case["event_body_base64"], True
+    return event

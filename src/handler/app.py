@@ -7,7 +7,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -117,7 +120,7 @@ def handle_known_error(exc: SentimentPulseError) -> Response[str]:
     return _error_response(exc)
 
 
-@app.exception_handler([RequestValidationError, binascii.Error, UnicodeDecodeError])
+@app.exception_handler([RequestValidationError, RequestUnsupportedContentType, binascii.Error, UnicodeDecodeError])
 def handle_bad_body(exc: Exception) -> Response[str]:
     # Envelope problems (size, content type, encoding) outrank what the schema says about the body.
     try:

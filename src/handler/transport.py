@@ -20,7 +20,7 @@ from .models import MAX_BODY_BYTES
 
 def check_envelope(event: APIGatewayProxyEventV2) -> None:
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+    if content_type and content_type != "application/json":
         raise UnsupportedMediaTypeError(f"content-type {content_type[:64]!r}")
     body = event.body or ""
     if event.is_base64_encoded:

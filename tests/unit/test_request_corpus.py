@@ -1,0 +1,68 @@
+"""The bad-input corpus through lambda_handler: 4xx in the envelope, never 5xx, nothing leaked or logged."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.stub import ANY, Stubber
+
+from tests.support import LambdaContext, corpus_event, model_answer, request_corpus
+
+CANARY, CASES = request_corpus()
+LEAKS = re.compile(
+    r"Traceback|File \"|\.py\b|Exception|Error\(|pydantic|botocore|aws_lambda_powertools|/opt/|/var/task"
+)
+
+
+def test_corpus_is_big_enough() -> None:
+    bad = [c for c in CASES if c["status"] >= 400]
+    assert len(bad) >= 40
+    assert all(400 <= c["status"] < 500 for c in bad)
+
+
+@pytest.fixture
+def log_stream(handler_app: Any) -> Iterator[io.StringIO]:
+    buffer = io.StringIO()
+    previous = handler_app.logger.registered_handler.setStream(buffer)
+    yield buffer
+    handler_app.logger.registered_handler.setStream(previous)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_case_through_the_handler(
+    case: dict[str, Any],
+    handler_app: Any,
+    stubber: Stubber,
+    log_stream: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    event = corpus_event(case)
+    if case["status"] == 200:
+        texts = json.loads(
+            event["body"] if not event["isBase64Encoded"] else __import__("base64").b64decode(event["body"])
+        )
+        count = len(texts.get("texts", [None]))
+        stubber.add_response("invoke_endpoint", model_answer([{"label": "POSITIVE", "score": 0.9}] * count), {
+            "EndpointName": "sentimentpulse-local", "ContentType": "application/json", "Accept": "application/json", "Body": ANY,
+        })  # fmt: skip
+
+    response = handler_app.lambda_handler(event, LambdaContext())
+
+    assert response["statusCode"] == case["status"], response["body"][:300]
+    body = json.loads(response["body"])
+    if case["status"] == 200:
+        assert len(body) == count
+    else:
+        assert set(body) == {"error"}
+        assert body["error"]["code"] == case["code"]
+        assert body["error"]["requestId"] == event["requestContext"]["requestId"]
+        assert not LEAKS.search(response["body"]), response["body"]
+        assert CANARY not in response["body"]  # error bodies never echo the input
+    out = capsys.readouterr()
+    assert CANARY not in log_stream.getvalue() + out.out + out.err  # request text never reaches the logs
+    assert log_stream.getvalue()  # something was logged, so the check above means something
