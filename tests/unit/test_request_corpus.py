@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -14,6 +15,7 @@ from botocore.stub import ANY, Stubber
 from tests.support import LambdaContext, corpus_event, model_answer, request_corpus
 
 CANARY, CASES = request_corpus()
+JSON = "application/json"
 LEAKS = re.compile(
     r"Traceback|File \"|\.py\b|Exception|Error\(|pydantic|botocore|aws_lambda_powertools|/opt/|/var/task"
 )
