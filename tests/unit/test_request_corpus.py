@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -44,13 +45,10 @@ def test_case_through_the_handler(
 ) -> None:
     event = corpus_event(case)
     if case["status"] == 200:
-        texts = json.loads(
-            event["body"] if not event["isBase64Encoded"] else __import__("base64").b64decode(event["body"])
-        )
-        count = len(texts.get("texts", [None]))
-        stubber.add_response("invoke_endpoint", model_answer([{"label": "POSITIVE", "score": 0.9}] * count), {
-            "EndpointName": "sentimentpulse-local", "ContentType": "application/json", "Accept": "application/json", "Body": ANY,
-        })  # fmt: skip
+        raw = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"]
+        count = len(json.loads(raw).get("texts", [None]))
+        expected = {"EndpointName": "sentimentpulse-local", "ContentType": JSON, "Accept": JSON, "Body": ANY}
+        stubber.add_response("invoke_endpoint", model_answer([{"label": "POSITIVE", "score": 0.9}] * count), expected)
 
     response = handler_app.lambda_handler(event, LambdaContext())
 
