@@ -33,6 +33,7 @@ from .transport import HttpApiResolver, check_envelope
 
 API_TITLE = "SentimentPulse"
 API_VERSION = "1.0.0"
+PREDICT_PATH = "/predict"
 
 settings = Settings.from_env()  # cold start: a misconfigured function fails here, loudly
 endpoint = SageMakerEndpoint(settings.endpoint_name, make_client(settings))
@@ -62,7 +63,7 @@ app.use(middlewares=[_envelope_middleware])
 _ERROR_RESPONSES: dict[int, Any] = {
     status: {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+        "content": {"application/json": {"model": ErrorResponse}},
     }
     for status, description in (
         (400, "Malformed JSON or bad encoding"),
@@ -77,18 +78,13 @@ _ERROR_RESPONSES: dict[int, Any] = {
 
 
 @app.post(
-    "/predict",
+    PREDICT_PATH,
     summary="Classify the sentiment of one text or a batch",
     responses={200: {"description": "One prediction per text, in input order"}, **_ERROR_RESPONSES},
 )
 @tracer.capture_method(capture_response=False)
 def predict(request: Annotated[PredictRequest, Body()]) -> list[Prediction]:
     return logic.predict(request, endpoint)
-
-
-@app.route("/predict", method=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-def predict_wrong_method() -> None:
-    raise MethodNotAllowedError()
 
 
 @app.get("/openapi.json", include_in_schema=False)
@@ -106,12 +102,11 @@ def _error_response(exc: SentimentPulseError, details: list[ErrorDetail] | None 
     envelope = ErrorResponse(
         error=ErrorInfo(code=exc.code, message=exc.message, request_id=request_id, details=details)
     )
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return Response(
         status_code=exc.status,
         content_type=content_types.APPLICATION_JSON,
         body=envelope.model_dump_json(by_alias=True, exclude_none=True),
-        headers=headers,
+        headers=exc.headers() or None,
     )
 
 
@@ -120,30 +115,41 @@ def handle_known_error(exc: SentimentPulseError) -> Response[str]:
     return _error_response(exc)
 
 
-@app.exception_handler([RequestValidationError, RequestUnsupportedContentType, binascii.Error, UnicodeDecodeError])
+@app.exception_handler([RequestValidationError, RequestUnsupportedContentType, ValueError])
 def handle_bad_body(exc: Exception) -> Response[str]:
-    # Envelope problems (size, content type, encoding) outrank what the schema says about the body.
+    """Body problems found by Powertools while parsing, before any middleware of ours runs.
+
+    Envelope problems (size, content type, encoding) outrank what the schema says about the body.
+    ValueError covers the parsers' own failures (base64, UTF-8, multipart without a boundary).
+    """
     try:
         check_envelope(app.current_event)
     except SentimentPulseError as envelope_error:
         return _error_response(envelope_error)
-    if not isinstance(exc, RequestValidationError):
+    if isinstance(exc, binascii.Error | UnicodeDecodeError):
         return _error_response(InvalidEncodingError(type(exc).__name__))
+    if not isinstance(exc, RequestValidationError):
+        raise exc  # not a request problem: a bug, and an honest 500
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return _error_response(InvalidJSONError())
     details = [
         ErrorDetail(
-            field=".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
+            # ("body", "texts", 3, "function-after[...]") -> "texts.3": field names and indexes only
+            field=".".join(str(p) for p in err.get("loc", ())[1:] if isinstance(p, int) or str(p).isidentifier())
+            or "body",
             issue=str(err.get("msg", "invalid"))[:200],
         )
         for err in errors
+        if err.get("type") != "none_required"  # the "or null" half of an optional field: noise
     ]
     return _error_response(ValidationError(f"{len(details)} schema errors"), details)
 
 
 @app.not_found
 def handle_not_found(exc: RouteNotFound) -> Response[str]:
+    if app.current_event.path == PREDICT_PATH:  # the route exists, the method does not
+        return _error_response(MethodNotAllowedError())
     return _error_response(NotFoundError())
 
 

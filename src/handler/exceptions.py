@@ -14,11 +14,16 @@ class SentimentPulseError(Exception):
     code: ClassVar[str] = "INTERNAL"
     message: ClassVar[str] = "Internal error."
     retry_after: ClassVar[int | None] = None
+    extra_headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, detail: str | None = None) -> None:
         # `detail` goes to logs only (never to the client), and must not contain request text.
         super().__init__(detail or self.message)
         self.detail = detail
+
+    def headers(self) -> dict[str, str]:
+        retry = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+        return {**self.extra_headers, **retry}
 
 
 # ---- client errors (4xx) -------------------------------------------------------------------
@@ -37,6 +42,7 @@ class NotFoundError(SentimentPulseError):
 
 class MethodNotAllowedError(SentimentPulseError):
     status, code, message = 405, "METHOD_NOT_ALLOWED", "Use POST for /predict."
+    extra_headers: ClassVar[dict[str, str]] = {"Allow": "POST"}
 
 
 class PayloadTooLargeError(SentimentPulseError):

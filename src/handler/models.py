@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 MAX_TEXT_CHARS = 5000
 MAX_TEXTS = 64
 MAX_BODY_BYTES = 1_048_576  # 1 MiB of (decoded) request body
-_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+# One rule for validation and for the OpenAPI document (JSON Schema regexes and Python's `re` agree
+# on this syntax): no control characters except tab, CR and LF, and at least one visible character
+# (not whitespace, not a zero-width or bidi format mark).
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_INVISIBLE = r"\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+TEXT_PATTERN = rf"^[^{_CONTROL}]*[^{_CONTROL}{_INVISIBLE}][^{_CONTROL}]*$"
+_TEXT_RE = re.compile(TEXT_PATTERN)
 
 
 def _check_text(value: str) -> str:
@@ -19,10 +26,8 @@ def _check_text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("text contains an unpaired surrogate") from None
-    if any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in value):
-        raise ValueError("text contains control characters (only tab, CR and LF are allowed)")
-    if all(ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf"} for ch in value):
-        raise ValueError("text is blank (only whitespace or invisible characters)")
+    if not _TEXT_RE.fullmatch(value):
+        raise ValueError("text is blank or contains control characters (only tab, CR and LF are allowed)")
     return value
 
 
@@ -30,6 +35,7 @@ Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS, strict=True),
     AfterValidator(_check_text),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS, "pattern": TEXT_PATTERN}),
 ]
 
 
@@ -38,21 +44,23 @@ class PredictRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"text": "This product is amazing, I loved it!"}]},
+        json_schema_extra={
+            "examples": [{"text": "This product is amazing, I loved it!"}],
+            "oneOf": [{"required": ["text"]}, {"required": ["texts"]}],
+        },
     )
 
-    text: Text | None = Field(default=None, description=f"One text, 1..{MAX_TEXT_CHARS} characters.")
-    texts: list[Text] | None = Field(
+    text: Text | SkipJsonSchema[None] = Field(default=None, description=f"One text, 1..{MAX_TEXT_CHARS} characters.")
+    texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)] | SkipJsonSchema[None] = Field(
         default=None,
-        min_length=1,
-        max_length=MAX_TEXTS,
         description=f"1..{MAX_TEXTS} texts, each 1..{MAX_TEXT_CHARS} characters; answered in order.",
     )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PredictRequest:
-        if (self.text is None) == (self.texts is None):
-            raise ValueError("send exactly one of 'text' or 'texts'")
+        given = self.model_fields_set & {"text", "texts"}
+        if len(given) != 1 or (self.text is None and self.texts is None):
+            raise ValueError("send exactly one of 'text' or 'texts' (not null)")
         return self
 
     def as_texts(self) -> list[str]:
