@@ -32,6 +32,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 BAD_INPUT = "SP_BAD_INPUT"
 MODEL_FAILURE = "SP_MODEL_FAILURE"
 INFERENCE_PATHS = ("fp32", "int8")
+DEFAULT_INFERENCE_PATH = "fp32"
 JSON = "application/json"
 
 log = logging.getLogger("sentimentpulse.inference")
@@ -85,7 +86,7 @@ def _host_threads() -> int:
 def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     """Load tokenizer and model from ``model_dir`` (the extracted archive root)."""
     started = time.perf_counter()
-    inference_path = os.environ.get("SP_INFERENCE_PATH", "fp32").strip() or "fp32"
+    inference_path = os.environ.get("SP_INFERENCE_PATH", "").strip() or DEFAULT_INFERENCE_PATH
     if inference_path not in INFERENCE_PATHS:
         raise ValueError(f"SP_INFERENCE_PATH must be one of {INFERENCE_PATHS}, got {inference_path!r}")
     batch_size = _env_int("SP_MAX_BATCH_SIZE", 32, 1, 1024)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from model.code.inference import DEFAULT_INFERENCE_PATH, INFERENCE_PATHS
 from model.packaging.archive import ModelDirError, build_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
 from model.packaging.samconfig import SamConfigError, format_overrides, read_overrides, set_override
@@ -30,7 +31,11 @@ def cmd_package(args: argparse.Namespace) -> int:
     print(f"s3:      {uri}")
     if args.samconfig:
         set_override(args.samconfig, args.config_env, "ModelDataUrl", uri)
-        print(f"samconfig: set ModelDataUrl in [{args.config_env}.deploy.parameters] of {args.samconfig}")
+        set_override(args.samconfig, args.config_env, "InferenceFastPath", args.inference_path)
+        print(
+            f"samconfig: set ModelDataUrl and InferenceFastPath={args.inference_path} "
+            f"in [{args.config_env}.deploy.parameters] of {args.samconfig}"
+        )
     print(f"deploy:  sam build && sam deploy --config-env {args.config_env}")
     return 0
 
@@ -67,6 +72,13 @@ def parser() -> argparse.ArgumentParser:
     pkg.add_argument("--region", default=None, help="AWS region of the bucket (default: the AWS config's)")
     pkg.add_argument("--samconfig", type=Path, help="samconfig.toml to receive ModelDataUrl=<s3 uri>")
     pkg.add_argument("--config-env", default="default", help="samconfig environment to update (default: default)")
+    pkg.add_argument(
+        "--inference-path",
+        choices=INFERENCE_PATHS,
+        default=DEFAULT_INFERENCE_PATH,
+        help=f"SP_INFERENCE_PATH the endpoint will use, written to samconfig as InferenceFastPath "
+        f"(default: {DEFAULT_INFERENCE_PATH})",
+    )
     pkg.add_argument("--no-load-check", action="store_true", help="skip loading the model with transformers")
     pkg.set_defaults(func=cmd_package)
 

@@ -200,6 +200,7 @@ def test_cli_uploads_and_hands_off_to_samconfig(s3: Any, moto_url: str, tiny_mod
     assert f"sha256:  {sha}" in result.stdout and uri in result.stdout
     overrides = read_overrides(samconfig, "prod")
     assert overrides["ModelDataUrl"] == uri
+    assert overrides["InferenceFastPath"] == inference.DEFAULT_INFERENCE_PATH
     assert overrides["EndpointMode"] == "realtime"  # the rest is kept
     assert "ModelDataUrl" not in read_overrides(samconfig, "default")
 
