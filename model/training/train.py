@@ -56,6 +56,7 @@ class HyperParams:
     mlm_lr: float = 7e-4
     mlm_probability: float = 0.15
     epochs: int = 3
+    token_dropout: float = 0.0  # fine-tuning augmentation: share of tokens replaced by [MASK]
     lr: float = 5e-4
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
@@ -223,7 +224,10 @@ def finetune(
     dev: tuple[list[list[int]], list[int]],
     hp: HyperParams,
     rng: random.Random,
+    soft_targets: list[float] | None = None,
 ) -> tuple[DistilBertForSequenceClassification, list[dict[str, float]]]:
+    """Fine-tune; with ``soft_targets`` (teacher P(positive) per example), distil: the loss is the mean
+    of cross-entropy on the gold labels and on the teachers' probabilities."""
     model = DistilBertForSequenceClassification(config)
     if encoder_state is not None:
         model.distilbert.load_state_dict(encoder_state)
@@ -242,8 +246,15 @@ def finetune(
         running = 0.0
         for step, batch in enumerate(bar, start=1):
             ids, attention = pad([sequences[i] for i in batch], pad_id)
+            if hp.token_dropout > 0:
+                ids, _ = mask_tokens(ids, attention, tokenizer, hp.token_dropout)
             target = torch.tensor([labels[i] for i in batch], dtype=torch.long)
-            loss = model(input_ids=ids, attention_mask=attention, labels=target).loss
+            logits = model(input_ids=ids, attention_mask=attention).logits
+            loss = torch.nn.functional.cross_entropy(logits, target)
+            if soft_targets is not None:
+                positive = torch.tensor([soft_targets[i] for i in batch])
+                soft = torch.stack([1 - positive, positive], dim=-1)
+                loss = 0.5 * loss + 0.5 * torch.sum(-soft * torch.log_softmax(logits, dim=-1), dim=-1).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -263,6 +274,20 @@ def finetune(
     model.load_state_dict(best_state)
     model.eval()
     return model, history
+
+
+def teacher_probabilities(teachers: list[Path], texts: list[str]) -> list[float]:
+    """Mean P(POSITIVE) of the teacher models, computed through the serving code."""
+    from model.code import inference
+
+    total = [0.0] * len(texts)
+    for teacher in teachers:
+        loaded = inference.model_fn(str(teacher))
+        for start in tqdm(range(0, len(texts), 512), desc=f"teacher {teacher.name}", unit="batch", file=sys.stderr):
+            chunk = texts[start : start + 512]
+            for offset, p in enumerate(inference.predict_fn({"inputs": chunk, "parameters": {}}, loaded)):
+                total[start + offset] += p["score"] if p["label"] == "POSITIVE" else 1.0 - p["score"]
+    return [t / len(teachers) for t in total]
 
 
 def write_model_card(out: Path, record: dict[str, Any]) -> None:
@@ -322,7 +347,9 @@ def write_model_card(out: Path, record: dict[str, Any]) -> None:
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-def train(data_dir: Path, out: Path, hp: HyperParams, limit: int | None = None) -> dict[str, Any]:
+def train(
+    data_dir: Path, out: Path, hp: HyperParams, limit: int | None = None, teachers: list[Path] | None = None
+) -> dict[str, Any]:
     started = time.perf_counter()
     set_seed(hp.seed)
     rng = random.Random(hp.seed)
@@ -356,6 +383,7 @@ def train(data_dir: Path, out: Path, hp: HyperParams, limit: int | None = None) 
     if hp.mlm_epochs > 0:
         unique = list(dict.fromkeys(e.text for e in train_examples))
         encoder_state = pretrain_mlm(config, tokenizer, encode(tokenizer, unique, hp.max_length), hp, rng)
+    soft = teacher_probabilities(teachers, [e.text for e in train_examples]) if teachers else None
     model, history = finetune(
         config,
         tokenizer,
@@ -364,6 +392,7 @@ def train(data_dir: Path, out: Path, hp: HyperParams, limit: int | None = None) 
         (dev_seqs, [e.label for e in dev_examples]),
         hp,
         rng,
+        soft_targets=soft,
     )
 
     out.mkdir(parents=True, exist_ok=True)
@@ -378,6 +407,7 @@ def train(data_dir: Path, out: Path, hp: HyperParams, limit: int | None = None) 
         "training_seconds": round(time.perf_counter() - started, 1),
         "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
         "limit": limit,
+        "teachers": [str(t) for t in teachers or []],
         "data": {
             p.name: {"sha256": sha256_file(p), "rows": n}
             for p, n in ((train_path, len(train_examples)), (dev_path, len(dev_examples)))
@@ -406,8 +436,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.lr, help="classifier peak learning rate")
     parser.add_argument("--dropout", type=float, default=defaults.dropout, help="hidden and attention dropout")
+    parser.add_argument(
+        "--token-dropout", type=float, default=defaults.token_dropout, help="share of tokens masked while fine-tuning"
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--limit", type=int, default=None, help="use only N examples (smoke runs)")
+    parser.add_argument(
+        "--teachers",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="model directories whose averaged predictions on train.tsv are distilled into this model",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     args = parser.parse_args(argv)
     for name in ("epochs", "batch_size"):
@@ -417,18 +457,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--mlm-epochs must be 0 or more")
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not 0.0 <= args.dropout < 1.0:
-        parser.error("--dropout must be in [0, 1)")
+    if not (0.0 <= args.dropout < 1.0 and 0.0 <= args.token_dropout < 1.0):
+        parser.error("--dropout and --token-dropout must be in [0, 1)")
     hp = HyperParams(
         epochs=args.epochs,
         mlm_epochs=args.mlm_epochs,
         batch_size=args.batch_size,
         lr=args.lr,
         dropout=args.dropout,
+        token_dropout=args.token_dropout,
         seed=args.seed,
     )
     try:
-        record = train(args.data, args.out, hp, limit=args.limit)
+        record = train(args.data, args.out, hp, limit=args.limit, teachers=args.teachers)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
