@@ -21,6 +21,7 @@ REGION ?= $(AWS_DEFAULT_REGION)
 TRANSFORMERS_VERSION ?= 4.51.3
 DEVICE ?= cpu
 STACK ?= sentimentpulse
+PATHS ?= fp32
 PYTEST_ARGS ?=
 
 .PHONY: help install test test-unit lint format build deploy logs local package-model image-uri train eval bench load clean
@@ -88,8 +89,8 @@ image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (R
 train: $(VENV)/.installed ## Train the embedded model on DATA/train.tsv, select on DATA/dev.tsv
 	$(PY) -m model.training.train --data "$(DATA)" --out model/embedded
 
-eval: $(VENV)/.installed ## Accuracy, F1 and confusion matrix of MODEL on DATA (a .tsv file)
-	$(PY) -m model.training.evaluate --model "$(MODEL)" --data "$(DATA)"
+eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA (.tsv); PATHS=fp32,int8 for parity
+	$(PY) -m model.training.evaluate --model "$(MODEL)" --data "$(DATA)" --paths "$(PATHS)"
 
 bench: $(VENV)/.installed ## Inference benchmark (docs/benchmarks.md); QUICK=1 for the CI smoke mode
 	$(PY) -m model.bench --data "$(DATA)/dev.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
