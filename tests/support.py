@@ -57,15 +57,6 @@ def expected_call(texts: list[str], endpoint: str = "sentimentpulse-local") -> d
     }
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def wait_for_http(url: str, timeout: float = 60.0, process: Any = None) -> None:
     """Poll `url` until it answers 200; fail early if `process` died."""
     import time

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from model.code import inference
-from model.local.stack import LocalStack
+from model.local.stack import LocalStack, free_port
 from model.training.data import read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -37,15 +37,6 @@ SHORT = "This product is amazing, I loved it!"
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def build_full_size_model(config_dir: Path, out: Path) -> Path:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.local.stack import DEFAULT_MODEL, LocalStack
+from model.local.stack import DEFAULT_MODEL, LocalStack, free_port
 
 TEXTS = [
     "This product is amazing, I loved it!",
@@ -40,15 +40,6 @@ TEXTS = [
     "Beautiful photography and a wonderful score.",
     "Cheap materials, it fell apart.",
 ]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rss_kb(pid: int) -> int:

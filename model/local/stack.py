@@ -22,6 +22,16 @@ DEFAULT_MODEL = ROOT / "model" / "embedded"
 SEED = {"text": "This product is amazing, I loved it!"}
 
 
+def free_port() -> int:
+    """A free TCP port on loopback (for stacks started by tests, the load test and the benchmark)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], what: str, timeout: float, progress: bool = False) -> None:
     deadline = time.monotonic() + timeout
     shown = False

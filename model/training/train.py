@@ -20,6 +20,7 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from model.training.data import DataError, Example, read_tsv, sha256_file
+from model.packaging.archive import sha256_file
+from model.training.data import DataError, Example, read_tsv
 
 LABELS = {0: "NEGATIVE", 1: "POSITIVE"}
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -165,6 +167,49 @@ def mask_tokens(
     return inputs, labels
 
 
+LossFn = Callable[[list[int], torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def run_epochs(
+    model: torch.nn.Module,
+    lengths: list[int],
+    loss_fn: LossFn,
+    epochs: int,
+    lr: float,
+    hp: HyperParams,
+    rng: random.Random,
+    pad_batch: Callable[[list[int]], tuple[torch.Tensor, torch.Tensor]],
+    name: str,
+    after_epoch: Callable[[int], None] | None = None,
+) -> None:
+    """The loop both phases share: length-bucketed batches, AdamW, one-cycle LR, clipping, a progress bar."""
+    model.train()
+    optimizer = make_optimizer(model, lr, hp.weight_decay)
+    scheduler = one_cycle(optimizer, math.ceil(len(lengths) / hp.batch_size) * epochs, hp.warmup_fraction)
+    for epoch in range(1, epochs + 1):
+        bar = tqdm(
+            length_bucketed_batches(lengths, hp.batch_size, rng),
+            desc=f"{name} epoch {epoch}/{epochs}",
+            unit="batch",
+            file=sys.stderr,
+        )
+        running = 0.0
+        for step, batch in enumerate(bar, start=1):
+            ids, attention = pad_batch(batch)
+            loss = loss_fn(batch, ids, attention)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            running += float(loss)
+            if step % 50 == 0:
+                bar.set_postfix(loss=f"{running / 50:.3f}")
+                running = 0.0
+        if after_epoch is not None:
+            after_epoch(epoch)
+
+
 def pretrain_mlm(
     config: DistilBertConfig,
     tokenizer: PreTrainedTokenizerFast,
@@ -174,29 +219,24 @@ def pretrain_mlm(
 ) -> dict[str, torch.Tensor]:
     """In-domain MLM on the training sentences; returns the DistilBERT encoder weights."""
     mlm = DistilBertForMaskedLM(config)
-    mlm.train()
-    lengths = [len(s) for s in sequences]
-    steps_per_epoch = math.ceil(len(sequences) / hp.batch_size)
-    optimizer = make_optimizer(mlm, hp.mlm_lr, hp.weight_decay)
-    scheduler = one_cycle(optimizer, steps_per_epoch * hp.mlm_epochs, hp.warmup_fraction)
     pad_id = int(tokenizer.pad_token_id)
-    for epoch in range(1, hp.mlm_epochs + 1):
-        batches = length_bucketed_batches(lengths, hp.batch_size, rng)
-        bar = tqdm(batches, desc=f"mlm epoch {epoch}/{hp.mlm_epochs}", unit="batch", file=sys.stderr)
-        running = 0.0
-        for step, batch in enumerate(bar, start=1):
-            ids, attention = pad([sequences[i] for i in batch], pad_id)
-            inputs, labels = mask_tokens(ids, attention, tokenizer, hp.mlm_probability)
-            loss = mlm(input_ids=inputs, attention_mask=attention, labels=labels).loss
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            running += float(loss)
-            if step % 50 == 0:
-                bar.set_postfix(loss=f"{running / 50:.3f}")
-                running = 0.0
+
+    def loss_fn(batch: list[int], ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+        inputs, labels = mask_tokens(ids, attention, tokenizer, hp.mlm_probability)
+        loss: torch.Tensor = mlm(input_ids=inputs, attention_mask=attention, labels=labels).loss
+        return loss
+
+    run_epochs(
+        mlm,
+        [len(s) for s in sequences],
+        loss_fn,
+        hp.mlm_epochs,
+        hp.mlm_lr,
+        hp,
+        rng,
+        lambda batch: pad([sequences[i] for i in batch], pad_id),
+        "mlm",
+    )
     return {k: v.detach().clone() for k, v in mlm.distilbert.state_dict().items()}
 
 
@@ -231,45 +271,42 @@ def finetune(
     model = DistilBertForSequenceClassification(config)
     if encoder_state is not None:
         model.distilbert.load_state_dict(encoder_state)
-    model.train()
     sequences, labels = train
-    lengths = [len(s) for s in sequences]
-    steps_per_epoch = math.ceil(len(sequences) / hp.batch_size)
-    optimizer = make_optimizer(model, hp.lr, hp.weight_decay)
-    scheduler = one_cycle(optimizer, steps_per_epoch * hp.epochs, hp.warmup_fraction)
     pad_id = int(tokenizer.pad_token_id)
     history: list[dict[str, float]] = []
-    best_acc, best_state = -1.0, None
-    for epoch in range(1, hp.epochs + 1):
-        batches = length_bucketed_batches(lengths, hp.batch_size, rng)
-        bar = tqdm(batches, desc=f"classifier epoch {epoch}/{hp.epochs}", unit="batch", file=sys.stderr)
-        running = 0.0
-        for step, batch in enumerate(bar, start=1):
-            ids, attention = pad([sequences[i] for i in batch], pad_id)
-            if hp.token_dropout > 0:
-                ids, _ = mask_tokens(ids, attention, tokenizer, hp.token_dropout)
-            target = torch.tensor([labels[i] for i in batch], dtype=torch.long)
-            logits = model(input_ids=ids, attention_mask=attention).logits
-            loss = torch.nn.functional.cross_entropy(logits, target)
-            if soft_targets is not None:
-                positive = torch.tensor([soft_targets[i] for i in batch])
-                soft = torch.stack([1 - positive, positive], dim=-1)
-                loss = 0.5 * loss + 0.5 * torch.sum(-soft * torch.log_softmax(logits, dim=-1), dim=-1).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            running += float(loss)
-            if step % 50 == 0:
-                bar.set_postfix(loss=f"{running / 50:.3f}")
-                running = 0.0
+    best: dict[str, Any] = {"accuracy": -1.0, "state": None}
+
+    def loss_fn(batch: list[int], ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+        if hp.token_dropout > 0:
+            ids, _ = mask_tokens(ids, attention, tokenizer, hp.token_dropout)
+        logits = model(input_ids=ids, attention_mask=attention).logits
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([labels[i] for i in batch], dtype=torch.long))
+        if soft_targets is not None:
+            positive = torch.tensor([soft_targets[i] for i in batch])
+            soft = torch.stack([1 - positive, positive], dim=-1)
+            loss = 0.5 * loss + 0.5 * torch.sum(-soft * torch.log_softmax(logits, dim=-1), dim=-1).mean()
+        return loss
+
+    def select_on_dev(epoch: int) -> None:
         dev_acc = accuracy(model, dev[0], dev[1], pad_id)
         history.append({"epoch": epoch, "dev_accuracy": dev_acc})
         print(f"epoch {epoch}: dev accuracy {dev_acc:.4f}", file=sys.stderr, flush=True)
-        if dev_acc > best_acc:
-            best_acc = dev_acc
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if dev_acc > best["accuracy"]:
+            best.update(accuracy=dev_acc, state={k: v.detach().clone() for k, v in model.state_dict().items()})
+
+    run_epochs(
+        model,
+        [len(s) for s in sequences],
+        loss_fn,
+        hp.epochs,
+        hp.lr,
+        hp,
+        rng,
+        lambda batch: pad([sequences[i] for i in batch], pad_id),
+        "classifier",
+        after_epoch=select_on_dev,
+    )
+    best_state = best["state"]
     assert best_state is not None
     model.load_state_dict(best_state)
     model.eval()

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from model.local.stack import LocalStack
-from tests.support import EMBEDDED_MODEL, free_port
+from model.local.stack import LocalStack, free_port
+from tests.support import EMBEDDED_MODEL
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

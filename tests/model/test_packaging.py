@@ -17,11 +17,12 @@ import boto3
 import pytest
 
 from model.code import inference
+from model.local.stack import free_port
 from model.packaging.archive import ModelDirError, build_archive, validate_model_dir
 from model.packaging.samconfig import read_overrides, set_override
 from model.packaging.upload import s3_key, upload
 from tests.model.conftest import make_tiny_model
-from tests.support import ROOT, free_port, wait_for_http
+from tests.support import ROOT, wait_for_http
 
 BUCKET = "sentimentpulse-models"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 from collections.abc import Iterator
@@ -51,3 +52,12 @@ def stubber(handler_app: Any) -> Iterator[Stubber]:
     with Stubber(handler_app.endpoint._client) as stub:
         yield stub
         stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def log_stream(handler_app: Any) -> Iterator[io.StringIO]:
+    """The Powertools handler writes to the stream it had at import; point it at a buffer."""
+    buffer = io.StringIO()
+    previous = handler_app.logger.registered_handler.setStream(buffer)
+    yield buffer
+    handler_app.logger.registered_handler.setStream(previous)

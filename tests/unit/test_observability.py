@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,15 +16,6 @@ BATCH = [
     "This was a terrible waste of money.",
     "An absolute joy from start to finish.",
 ]
-
-
-@pytest.fixture
-def log_stream(handler_app: Any) -> Iterator[io.StringIO]:
-    """The Powertools handler writes to the stream it had at import; point it at a buffer."""
-    buffer = io.StringIO()
-    previous = handler_app.logger.registered_handler.setStream(buffer)
-    yield buffer
-    handler_app.logger.registered_handler.setStream(previous)
 
 
 def emitted(

@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,14 +24,6 @@ def test_corpus_is_big_enough() -> None:
     bad = [c for c in CASES if c["status"] >= 400]
     assert len(bad) >= 40
     assert all(400 <= c["status"] < 500 for c in bad)
-
-
-@pytest.fixture
-def log_stream(handler_app: Any) -> Iterator[io.StringIO]:
-    buffer = io.StringIO()
-    previous = handler_app.logger.registered_handler.setStream(buffer)
-    yield buffer
-    handler_app.logger.registered_handler.setStream(previous)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
