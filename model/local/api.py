@@ -15,6 +15,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import uuid
@@ -56,8 +57,19 @@ def function_environment(model_url: str, overrides: dict[str, str] | None = None
 _handler: Any = None
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGTERM to this worker if the API process dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _init_worker(environment: dict[str, str]) -> None:
     global _handler
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ.update(environment)
     from handler.app import lambda_handler
 
@@ -213,6 +225,10 @@ def make_pool(environment: dict[str, str], workers: int) -> ProcessPoolExecutor:
     return pool
 
 
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m model.local.api", description="API Gateway HTTP API stand-in for the unchanged handler."
@@ -230,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     if any("=" not in item for item in args.env):
         parser.error("--env takes NAME=VALUE")
     configure_json_logging()
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop like Ctrl-C: close the pool cleanly
     overrides = dict(item.split("=", 1) for item in args.env)
     pool = make_pool(function_environment(args.model_url, overrides), args.concurrency)
     server = LocalApi((args.host, args.port), pool)
@@ -240,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         server.server_close()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
     return 0
 
 

@@ -127,6 +127,10 @@ class LocalStack:
         return all(p is not None and p.poll() is None for p in (self.model_server, self.api))
 
 
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.local.stack", description="Serve POST /predict offline.")
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model directory, model.tar.gz, or Hub id")
@@ -136,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     stack = LocalStack(args.model, args.api_port, args.model_port, args.concurrency, progress=True)
+    # Ctrl-C, SIGTERM and a closed terminal all stop both processes the same way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _raise_keyboard_interrupt)
     try:
         stack.start()
         print(

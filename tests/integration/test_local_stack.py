@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.integration.conftest import Http
+from tests.integration.conftest import Http, start_stack
 from tests.support import event_names, load_event
 from tests.unit.test_events import EXPECTED
 
@@ -90,3 +92,15 @@ def test_concurrent_requests_are_batched(model_server: Http) -> None:
     calls = after["model_calls"] - before["model_calls"]
     assert requests == 32
     assert calls < requests, after
+
+
+def test_stopping_the_stack_leaves_no_process_behind(tmp_path: Path) -> None:
+    stack = start_stack(tmp_path)
+    assert stack.api is not None and stack.model_server is not None
+    children = Path(f"/proc/{stack.api.pid}/task/{stack.api.pid}/children").read_text().split()
+    assert len(children) >= 2  # the Lambda environments (and multiprocessing's tracker)
+    stack.stop()
+    time.sleep(1)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert alive == []
+    assert stack.api.poll() is not None and stack.model_server.poll() is not None
