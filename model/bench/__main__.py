@@ -309,6 +309,47 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The same figures as `table`, as Markdown (docs/benchmarks.md is made from this)."""
+    setups = results["setups"]
+    lines = [
+        "| setup | sentences/s | x pipeline per request | short p50 / p99 ms | 128-token p50 / p99 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, setup in setups.items():
+        if "sentences_per_s" in setup:
+            short = long = ""
+            if "latency_short_p50_ms" in setup:
+                short = f"{setup['latency_short_p50_ms']:.1f} / {setup['latency_short_p99_ms']:.1f}"
+                long = f"{setup['latency_128 tokens_p50_ms']:.1f} / {setup['latency_128 tokens_p99_ms']:.1f}"
+            lines.append(f"| {name} | {setup['sentences_per_s']:.1f} | {setup['x_pipeline']:.2f} | {short} | {long} |")
+        for c in (1, 8, 32):
+            if f"c{c}_sentences_per_s" in setup:
+                rate, ratio = setup[f"c{c}_sentences_per_s"], setup[f"c{c}_x_pipeline"]
+                lines.append(f"| {name}, concurrency {c} | {rate:.1f} | {ratio:.2f} | | |")
+    roof, stack, lam = results["roofline"], results["local_stack"], results["lambda"]
+    lines += [
+        "",
+        f"- fp32 GEMM roof: {roof['gemm_fp32_gflops']:.0f} GFLOP/s; useful work: {roof['gflop_per_sentence']:.2f}"
+        " GFLOP per dev sentence",
+    ]
+    for name, setup in setups.items():
+        if "pct_of_fp32_roof" in setup:
+            lines.append(
+                f"- {name}: {setup['achieved_gflops']:.0f} GFLOP/s "
+                f"({setup['pct_of_fp32_roof']:.0f} % of the fp32 roof); model_fn cold start {setup['cold_start_s']:.2f} s"
+            )
+    lines.append(
+        f"- local stack (local API -> handler -> boto3 -> model server), short text: p50 {stack['api_p50_ms']:.2f} ms"
+        f" vs direct predict_fn {stack['direct_predict_fn_p50_ms']:.2f} ms: {stack['added_p50_ms']:.2f} ms added"
+    )
+    size = f"zipped function {lam['zip_mb']:.2f} MB; " if "zip_mb" in lam else ""
+    lines.append(
+        f"- Lambda: {size}cold import of handler.app {lam['import_ms']:.0f} ms (Python {lam['import_python']})"
+    )
+    return "\n".join(lines) + "\n"
+
+
 def chart(results: dict[str, Any], out: Path) -> None:
     import matplotlib
 
@@ -364,8 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     chart(results, args.out / "bench.png")
+    (args.out / "bench.md").write_text(markdown(results), encoding="utf-8")
     print(table(results))
-    print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.png'}")
+    print(f"\nwrote {args.out / 'bench.json'}, {args.out / 'bench.md'} and {args.out / 'bench.png'}")
     return 0
 
 

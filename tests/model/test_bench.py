@@ -33,4 +33,5 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     assert "added_p50_ms" in report["local_stack"]
     assert report["lambda"]["import_ms"] > 0
     assert (tmp_path / "bench.png").stat().st_size > 1000
+    assert "| predict_fn int8 |" in (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert "x pipeline" in result.stdout
