@@ -337,7 +337,8 @@ def markdown(results: dict[str, Any]) -> str:
         if "pct_of_fp32_roof" in setup:
             lines.append(
                 f"- {name}: {setup['achieved_gflops']:.0f} GFLOP/s "
-                f"({setup['pct_of_fp32_roof']:.0f} % of the fp32 roof); model_fn cold start {setup['cold_start_s']:.2f} s"
+                f"({setup['pct_of_fp32_roof']:.0f} % of the fp32 roof); "
+                f"model_fn cold start {setup['cold_start_s']:.2f} s"
             )
     lines.append(
         f"- local stack (local API -> handler -> boto3 -> model server), short text: p50 {stack['api_p50_ms']:.2f} ms"
