@@ -12,7 +12,7 @@ that tells the caller what happened: ``SP_BAD_INPUT:`` (the request is wrong) or
 ``SP_MODEL_FAILURE:`` (the model failed). The Lambda maps the first to 422 and the rest to 502.
 
 Settings (environment, read once by ``model_fn``):
-  SP_INFERENCE_PATH  fp32 (default) | int8 (dynamic int8 quantization of the Linear layers)
+  SP_INFERENCE_PATH  int8 (default: dynamic int8 quantization of the Linear layers) | fp32
   SP_MAX_BATCH_SIZE  texts per forward pass, default 32
   SP_NUM_THREADS     torch intra-op threads, default: the CPUs this process may run on
 """
@@ -32,7 +32,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 BAD_INPUT = "SP_BAD_INPUT"
 MODEL_FAILURE = "SP_MODEL_FAILURE"
 INFERENCE_PATHS = ("fp32", "int8")
-DEFAULT_INFERENCE_PATH = "fp32"
+DEFAULT_INFERENCE_PATH = "int8"  # measured parity: docs/benchmarks.md
 JSON = "application/json"
 
 log = logging.getLogger("sentimentpulse.inference")

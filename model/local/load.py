@@ -22,6 +22,9 @@ from typing import Any
 
 from model.local.stack import DEFAULT_MODEL, LocalStack, free_port
 
+# int8 quantizes activations per batch, so a text's score moves by a few hundredths with the other
+# texts in its batch (measured: at most 0.027 for these texts); its label does not.
+SCORE_TOLERANCE = 0.05
 TEXTS = [
     "This product is amazing, I loved it!",
     "This was a terrible waste of money.",
@@ -142,7 +145,7 @@ def run_load(stack: LocalStack, requests: int, concurrency: int, max_seconds: fl
             and isinstance(body, list)
             and len(body) == len(texts)
             and all(
-                b["label"] == expected[t]["label"] and abs(b["score"] - expected[t]["score"]) < 1e-3
+                b["label"] == expected[t]["label"] and abs(b["score"] - expected[t]["score"]) < SCORE_TOLERANCE
                 for b, t in zip(body, texts, strict=True)
             )
         )
