@@ -1,7 +1,6 @@
 """The Lambda: resolver, routes and the one error mapping. Business logic lives in logic.py."""
 
 import binascii
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -29,7 +28,7 @@ from .exceptions import (
 )
 from .models import ErrorDetail, ErrorInfo, ErrorResponse, Prediction, PredictRequest
 from .observability import logger, metrics, tracer
-from .transport import HttpApiResolver, check_envelope
+from .transport import HttpApiResolver, check_envelope, strict_json_loads
 
 API_TITLE = "SentimentPulse"
 API_VERSION = "1.0.0"
@@ -39,18 +38,7 @@ settings = Settings.from_env()  # cold start: a misconfigured function fails her
 endpoint = SageMakerEndpoint(settings.endpoint_name, make_client(settings))
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise json.JSONDecodeError("duplicate key in object", "", 0)
-    return dict(pairs)
-
-
-def _strict_json_loads(data: str) -> Any:
-    return json.loads(data, object_pairs_hook=_reject_duplicate_keys)
-
-
-app = HttpApiResolver(enable_validation=True, json_body_deserializer=_strict_json_loads)
+app = HttpApiResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
 
 
 def _envelope_middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:

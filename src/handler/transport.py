@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -16,6 +17,18 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from .exceptions import InvalidEncodingError, PayloadTooLargeError, UnsupportedMediaTypeError
 from .models import MAX_BODY_BYTES
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise json.JSONDecodeError("duplicate key in object", "", 0)
+    return dict(pairs)
+
+
+def strict_json_loads(data: str) -> Any:
+    """json.loads that refuses duplicate keys (which one would win is a guess, so it is a 400)."""
+    return json.loads(data, object_pairs_hook=_reject_duplicate_keys)
 
 
 def check_envelope(event: APIGatewayProxyEventV2) -> None:
