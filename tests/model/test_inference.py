@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ from model.code import inference
 from tests.support import ROOT
 
 
-@pytest.fixture(scope="module")
-def loaded(tiny_model: Path) -> inference.LoadedModel:
-    return inference.model_fn(str(tiny_model))
+@pytest.fixture(scope="module", params=["fp32", "int8"])
+def loaded(request: pytest.FixtureRequest, tiny_model: Path) -> Iterator[inference.LoadedModel]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SP_INFERENCE_PATH", request.param)
+        yield inference.model_fn(str(tiny_model))
 
 
 def run_hooks(loaded: inference.LoadedModel, payload: Any) -> list[dict[str, Any]]:
@@ -43,9 +46,12 @@ def test_batch_keeps_input_order(loaded: inference.LoadedModel) -> None:
     batch = run_hooks(loaded, {"inputs": texts, "parameters": {"truncation": True}})
     assert_predictions(batch, len(texts))
     one_by_one = [run_hooks(loaded, {"inputs": t})[0] for t in texts]
+    # fp32 is batch-independent; int8 quantizes activations per batch, so scores may move a little.
+    tolerance = 1e-5 if loaded.inference_path == "fp32" else 0.05
     for got, alone in zip(batch, one_by_one, strict=True):
-        assert got["label"] == alone["label"]
-        assert got["score"] == pytest.approx(alone["score"], abs=1e-5)
+        assert got["score"] == pytest.approx(alone["score"], abs=tolerance)
+        if abs(alone["score"] - 0.5) > tolerance:
+            assert got["label"] == alone["label"]
 
 
 def test_batches_smaller_than_the_input(loaded: inference.LoadedModel, monkeypatch: pytest.MonkeyPatch) -> None:
