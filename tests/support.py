@@ -57,26 +57,6 @@ def expected_call(texts: list[str], endpoint: str = "sentimentpulse-local") -> d
     }
 
 
-def wait_for_http(url: str, timeout: float = 60.0, process: Any = None) -> None:
-    """Poll `url` until it answers 200; fail early if `process` died."""
-    import time
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before {url} was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback test URL
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
-
-
 def request_corpus() -> tuple[str, list[dict[str, Any]]]:
     """tests/data/request_corpus.json: (canary, cases) with each case's raw body bytes under "raw"."""
     import base64

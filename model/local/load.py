@@ -23,7 +23,7 @@ from typing import Any
 from model.local.stack import DEFAULT_MODEL, LocalStack, free_port
 
 # int8 quantizes activations per batch, so a text's score moves by a few hundredths with the other
-# texts in its batch (measured: at most 0.027 for these texts); its label does not.
+# texts in its batch; for these clear texts the label does not.
 SCORE_TOLERANCE = 0.05
 TEXTS = [
     "This product is amazing, I loved it!",

@@ -40,7 +40,8 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker real-time invocation payload li
 class Fault(BaseModel):
     """An injected fault, for tests of the Lambda's error mapping."""
 
-    mode: Literal["none", "slow", "error", "garbage", "wrong-schema", "throttle"] = "none"
+    mode: Literal["none", "error", "garbage", "wrong-schema", "throttle"] = "none"
+    # delay_s slows any mode down (with "none": a slow but healthy model)
     delay_s: float = Field(default=0.0, ge=0.0, le=120.0)
 
 

@@ -70,7 +70,6 @@ _ERROR_RESPONSES: dict[int, Any] = {
     summary="Classify the sentiment of one text or a batch",
     responses={200: {"description": "One prediction per text, in input order"}, **_ERROR_RESPONSES},
 )
-@tracer.capture_method(capture_response=False)
 def predict(request: Annotated[PredictRequest, Body()]) -> list[Prediction]:
     return logic.predict(request, endpoint)
 

@@ -17,12 +17,12 @@ import boto3
 import pytest
 
 from model.code import inference
-from model.local.stack import free_port
+from model.local.stack import free_port, wait_ready
 from model.packaging.archive import ModelDirError, build_archive, validate_model_dir
 from model.packaging.samconfig import read_overrides, set_override
 from model.packaging.upload import s3_key, upload
 from tests.model.conftest import make_tiny_model
-from tests.support import ROOT, wait_for_http
+from tests.support import ROOT
 
 BUCKET = "sentimentpulse-models"
 
@@ -99,7 +99,7 @@ def moto_url() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/moto-api/", timeout=60, process=server)
+        wait_ready(f"http://127.0.0.1:{port}/moto-api/", server, "moto server", timeout=60)
         yield f"http://localhost:{port}"  # localhost, not 127.0.0.1: path-style S3 needs it
     finally:
         server.terminate()
