@@ -21,7 +21,7 @@ REGION ?= $(AWS_DEFAULT_REGION)
 TRANSFORMERS_VERSION ?= 4.51.3
 DEVICE ?= cpu
 STACK ?= sentimentpulse
-PATHS ?= fp32
+PATHS ?= fp32,int8
 PYTEST_ARGS ?=
 
 .PHONY: help install test test-unit lint format build deploy logs local package-model image-uri train eval bench load clean
@@ -33,10 +33,11 @@ help: ## Show this help
 	@echo "Variables: MODEL=$(MODEL) DATA=$(DATA) CONFIG_ENV=$(CONFIG_ENV) BUCKET=$(BUCKET) PREFIX=$(PREFIX)"
 	@echo "           API_PORT=$(API_PORT) MODEL_PORT=$(MODEL_PORT) REGION=$(REGION) STACK=$(STACK)"
 
-$(VENV)/.installed: requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements-dev.txt requirements-train.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
 	$(VENV)/bin/pip install --disable-pip-version-check --progress-bar on -r requirements-dev.txt
+	$(VENV)/bin/pip install --disable-pip-version-check --progress-bar on --no-deps --require-hashes -r requirements-train.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
@@ -48,7 +49,7 @@ $(TOOLS)/.installed: requirements-tools.txt
 
 install: $(VENV)/.installed $(TOOLS)/.installed ## Create .venv (app, model, tests) and .venv-tools (SAM CLI, checkov)
 
-test: install ## Run every test tier (unit, template, model, integration) - the CI command
+test: install ## Run every test tier (unit, template, model, devstack) - the CI command
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install ## Run the unit tier only (fast, no sockets)
@@ -57,7 +58,7 @@ test-unit: install ## Run the unit tier only (fast, no sockets)
 lint: install ## ruff (lint + format check), mypy, cfn-lint, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy src/handler model tests
+	$(VENV)/bin/mypy src/handler src/devstack model tests
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 
@@ -78,7 +79,7 @@ logs: install ## Tail the function logs and the API access logs (sam logs --tail
 	$(SAM) logs --stack-name "$(STACK)" --region "$(REGION)" --tail --name PredictFunction --cw-log-group "/aws/vendedlogs/$(STACK)/http-api-access"
 
 local: $(VENV)/.installed ## Serve POST /predict on 127.0.0.1:3000 (API_PORT) offline (MODEL=dir|model.tar.gz|hub id)
-	$(PY) -m model.local.stack --model "$(MODEL)" --api-port $(API_PORT) --model-port $(MODEL_PORT)
+	$(PY) -m devstack.stack --model "$(MODEL)" --api-port $(API_PORT) --model-port $(MODEL_PORT)
 
 package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...
 	$(PY) -m model.packaging package --model "$(MODEL)" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
@@ -86,17 +87,17 @@ package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MOD
 image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (REGION, TRANSFORMERS_VERSION, DEVICE)
 	$(PY) -m model.packaging image-uri --region "$(REGION)" --transformers-version "$(TRANSFORMERS_VERSION)" --device "$(DEVICE)"
 
-train: $(VENV)/.installed ## Train the embedded model on DATA/train.tsv, select on DATA/dev.tsv
-	$(PY) -m model.training.train --data "$(DATA)" --out model/embedded
+train: $(VENV)/.installed ## Fine-tune the pinned encoder on DATA/train.tsv, select on DATA/dev.tsv (resumable)
+	$(PY) -m model.training.train --data "$(DATA)" --out model/embedded --work build/train-work
 
-eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA (.tsv); PATHS=fp32,int8 for parity
+eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA; PATHS (default fp32,int8: parity)
 	$(PY) -m model.training.evaluate --model "$(MODEL)" --data "$(DATA)" --paths "$(PATHS)"
 
 bench: $(VENV)/.installed ## Inference benchmark (docs/benchmarks.md); QUICK=1 for the CI smoke mode
 	$(PY) -m model.bench --data "$(DATA)/dev.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
 
 load: $(VENV)/.installed ## Bounded load test against the local stack (loopback only)
-	$(PY) -m model.local.load --model "$(MODEL)"
+	$(PY) -m devstack.load --model "$(MODEL)"
 
 clean: ## Remove build outputs (keeps the venvs)
 	rm -rf .aws-sam build dist bench-results

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
-from dataclasses import dataclass, field
+import shutil
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from botocore.response import StreamingBody
+
+from devstack.lambda_env import TIMEOUT_VARIABLE, LambdaContext, function_environment
+from devstack.stack import LocalStack, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
@@ -26,21 +31,9 @@ def load_event(name: str) -> dict[str, Any]:
     return event
 
 
-def function_env() -> dict[str, str]:
-    """The function's environment as `sam local` gets it (events/env.json)."""
-    env: dict[str, str] = json.loads((EVENTS_DIR / "env.json").read_text(encoding="utf-8"))["PredictFunction"]
-    return env
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "sentimentpulse-predict"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sentimentpulse-predict"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 25_000
+def lambda_context() -> LambdaContext:
+    """A context whose deadline is the function's timeout from events/env.json."""
+    return LambdaContext(float(function_environment()[TIMEOUT_VARIABLE]))
 
 
 def model_answer(predictions: Any) -> dict[str, Any]:
@@ -77,10 +70,61 @@ def request_corpus() -> tuple[str, list[dict[str, Any]]]:
 
 def corpus_event(case: dict[str, Any]) -> dict[str, Any]:
     """The payload v2 event API Gateway would send for a corpus case (same builder as the local API)."""
-    from model.local.api import build_event
+    from devstack.api import build_event
 
     headers = [("content-type", case["content_type"])] if case["content_type"] else []
     event = build_event(case["method"], case["path"], headers, case["raw"] or b"", "203.0.113.10")
     if "event_body_base64" in case:
         event["body"], event["isBase64Encoded"] = case["event_body_base64"], True
     return event
+
+
+class Http:
+    """A tiny HTTP client for tests: returns (status, headers, body bytes), never raises on 4xx/5xx."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> tuple[int, dict[str, str], bytes]:
+        data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers or {})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
+                return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+    def post_json(self, path: str, payload: Any, timeout: float = 60) -> tuple[int, dict[str, str], Any]:
+        status, headers, raw = self.request(
+            "POST", path, json.dumps(payload), {"Content-Type": "application/json"}, timeout
+        )
+        return status, headers, json.loads(raw)
+
+    def get_json(self, path: str) -> Any:
+        status, _, raw = self.request("GET", path)
+        assert status == 200
+        return json.loads(raw)
+
+
+def start_stack(tmp_path: Path, **kwargs: Any) -> LocalStack:
+    log = (tmp_path / "stack.log").open("wb")
+    stack = LocalStack(
+        model=str(EMBEDDED_MODEL), api_port=free_port(), model_port=free_port(), concurrency=2, log=log, **kwargs
+    )
+    return stack.start()
+
+
+def tool(name: str) -> str:
+    """A deploy tool from .venv-tools, else from PATH; a missing tool fails loudly (make install)."""
+    local = ROOT / ".venv-tools" / "bin" / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: run `make install` (it lives in .venv-tools)")
+    return found

@@ -148,6 +148,20 @@ def input_fn(input_data: bytes | str, content_type: str = JSON, context: Any = N
     return {"inputs": texts, "parameters": parameters}
 
 
+def collate(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad token id lists to the longest one: ``(input_ids, attention_mask)``, both ``long``.
+
+    The one dynamic-padding function of the project: serving, training and evaluation all call it.
+    """
+    width = max(len(s) for s in sequences)
+    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, ids in enumerate(sequences):
+        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[row, : len(ids)] = 1
+    return input_ids, attention_mask
+
+
 def _forward(loaded: LoadedModel, texts: list[str]) -> list[dict[str, Any]]:
     tokenizer = loaded.tokenizer
     encoded = tokenizer(texts, truncation=True, max_length=loaded.max_length)["input_ids"]
@@ -157,13 +171,7 @@ def _forward(loaded: LoadedModel, texts: list[str]) -> list[dict[str, Any]]:
     with torch.inference_mode():
         for start in range(0, len(order), loaded.batch_size):
             chunk = order[start : start + loaded.batch_size]
-            width = len(encoded[chunk[-1]])  # sorted: the last one is the longest
-            input_ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-            attention_mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for row, index in enumerate(chunk):
-                ids = encoded[index]
-                input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-                attention_mask[row, : len(ids)] = 1
+            input_ids, attention_mask = collate([encoded[i] for i in chunk], pad_id)
             logits = loaded.model(input_ids=input_ids, attention_mask=attention_mask).logits
             scores, labels = torch.softmax(logits.float(), dim=-1).max(dim=-1)
             for index, label, score in zip(chunk, labels.tolist(), scores.tolist(), strict=True):

@@ -6,6 +6,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+LABELS = ("NEGATIVE", "POSITIVE")  # SST-2 label ids 0 and 1; the models' id2label
+
 
 class DataError(Exception):
     """The data file is missing or not in the SST-2 `sentence<TAB>label` format."""

@@ -17,9 +17,7 @@ from tqdm import tqdm
 
 from model.code import inference
 from model.source import ModelSourceError, resolve_model_dir
-from model.training.data import DataError, read_tsv
-
-LABELS = ("NEGATIVE", "POSITIVE")
+from model.training.data import LABELS, DataError, read_tsv
 
 
 @dataclass

@@ -3,9 +3,8 @@
 import binascii
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -17,7 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import logic
 from .config import Settings
+from .contract import ErrorDetail, ErrorInfo, ErrorResponse, Prediction, PredictRequest
 from .endpoint import SageMakerEndpoint, make_client
+from .envelope import strict_json_loads
 from .exceptions import (
     InvalidEncodingError,
     InvalidJSONError,
@@ -26,9 +27,8 @@ from .exceptions import (
     SentimentPulseError,
     ValidationError,
 )
-from .models import ErrorDetail, ErrorInfo, ErrorResponse, Prediction, PredictRequest
 from .observability import logger, metrics, tracer
-from .transport import HttpApiResolver, check_envelope, strict_json_loads
+from .routing import HttpApiResolver, envelope_then_validation
 
 API_TITLE = "SentimentPulse"
 API_VERSION = "1.0.0"
@@ -39,14 +39,6 @@ endpoint = SageMakerEndpoint(settings.endpoint_name, make_client(settings))
 
 
 app = HttpApiResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
-
-
-def _envelope_middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    check_envelope(app.current_event)
-    return next_middleware(app)
-
-
-app.use(middlewares=[_envelope_middleware])
 
 _ERROR_RESPONSES: dict[int, Any] = {
     status: {
@@ -69,6 +61,7 @@ _ERROR_RESPONSES: dict[int, Any] = {
     PREDICT_PATH,
     summary="Classify the sentiment of one text or a batch",
     responses={200: {"description": "One prediction per text, in input order"}, **_ERROR_RESPONSES},
+    **envelope_then_validation(),
 )
 def predict(request: Annotated[PredictRequest, Body()]) -> list[Prediction]:
     return logic.predict(request, endpoint)
@@ -104,15 +97,10 @@ def handle_known_error(exc: SentimentPulseError) -> Response[str]:
 
 @app.exception_handler([RequestValidationError, RequestUnsupportedContentType, ValueError])
 def handle_bad_body(exc: Exception) -> Response[str]:
-    """Body problems found by Powertools while parsing, before any middleware of ours runs.
+    """Body problems found by Powertools' request validation (the envelope was checked before it).
 
-    Envelope problems (size, content type, encoding) outrank what the schema says about the body.
     ValueError covers the parsers' own failures (base64, UTF-8, multipart without a boundary).
     """
-    try:
-        check_envelope(app.current_event)
-    except SentimentPulseError as envelope_error:
-        return _error_response(envelope_error)
     if isinstance(exc, binascii.Error | UnicodeDecodeError):
         return _error_response(InvalidEncodingError(type(exc).__name__))
     if not isinstance(exc, RequestValidationError):

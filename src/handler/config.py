@@ -8,6 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+API_GATEWAY_TIMEOUT_S = 30  # HTTP APIs stop waiting for the integration after 30 s
+ANSWER_MARGIN_S = 1.0  # time kept after the last SageMaker wait to build and return the error envelope
+
 
 class ConfigError(RuntimeError):
     """The function's environment is incomplete or invalid."""
@@ -19,6 +22,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     endpoint_name: str = Field(alias="ENDPOINT_NAME", min_length=1, max_length=63, pattern=r"^[A-Za-z0-9-]+$")
+    # The template sets the function's Timeout and this variable from one parameter.
+    function_timeout: float = Field(alias="FUNCTION_TIMEOUT_SECONDS", gt=0, lt=API_GATEWAY_TIMEOUT_S)
     connect_timeout: float = Field(alias="SAGEMAKER_CONNECT_TIMEOUT", gt=0, le=10)
     read_timeout: float = Field(alias="SAGEMAKER_READ_TIMEOUT", gt=0, le=28)
     max_attempts: int = Field(alias="SAGEMAKER_MAX_ATTEMPTS", ge=1, le=5)
@@ -26,10 +31,16 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _bounded(self) -> Settings:
-        # API Gateway gives up after 30 s; every attempt must fit inside it, retries included.
+        # Every attempt, retries included, must end early enough for the function to answer with its
+        # error envelope before its own timeout (a bare Lambda timeout reaches the client as a 503
+        # without our envelope); the function's timeout is below API Gateway's 30 s.
         worst_case = self.max_attempts * (self.connect_timeout + self.read_timeout)
-        if worst_case >= 29:
-            raise ValueError(f"SAGEMAKER_MAX_ATTEMPTS x (CONNECT + READ timeout) = {worst_case:g}s must stay below 29s")
+        budget = self.function_timeout - ANSWER_MARGIN_S
+        if worst_case > budget:
+            raise ValueError(
+                f"SAGEMAKER_MAX_ATTEMPTS x (SAGEMAKER_CONNECT_TIMEOUT + SAGEMAKER_READ_TIMEOUT) = {worst_case:g}s "
+                f"exceeds FUNCTION_TIMEOUT_SECONDS ({self.function_timeout:g}s) minus {ANSWER_MARGIN_S:g}s to answer"
+            )
         return self
 
     @classmethod

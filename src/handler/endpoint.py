@@ -20,7 +20,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-from pydantic import TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from .config import Settings
@@ -32,7 +32,6 @@ from .exceptions import (
     ModelTimeoutError,
     ModelUnavailableError,
 )
-from .models import Prediction
 
 # model/code/inference.py prefixes its error messages with these codes. The HF toolkit turns every
 # exception into a 400, so this prefix is how a bad input is told apart from a model failure.
@@ -46,7 +45,19 @@ _UNAVAILABLE_CODES = {
     "ModelNotReadyException",
 }
 _THROTTLING_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException"}
-_PREDICTIONS = TypeAdapter(list[Prediction])
+
+
+class ModelPrediction(BaseModel):
+    """What the model must answer per text (the HF toolkit's shape). Checked here, apart from the
+    public response item, so the API can evolve without changing what the model must emit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str = Field(min_length=1, max_length=64)
+    score: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+
+
+_PREDICTIONS = TypeAdapter(list[ModelPrediction])
 
 
 def make_client(settings: Settings) -> Any:
@@ -64,7 +75,7 @@ class SageMakerEndpoint:
         self.endpoint_name = endpoint_name
         self._client = client
 
-    def classify(self, texts: list[str]) -> list[Prediction]:
+    def classify(self, texts: list[str]) -> list[ModelPrediction]:
         payload = json.dumps({"inputs": texts, "parameters": {"truncation": True}}, ensure_ascii=False)
         try:
             response = self._client.invoke_endpoint(
@@ -100,7 +111,7 @@ def _from_client_error(exc: ClientError) -> Exception:
     return ModelFailedError(f"unexpected error code {code[:64]}")
 
 
-def _parse(raw: bytes, expected: int) -> list[Prediction]:
+def _parse(raw: bytes, expected: int) -> list[ModelPrediction]:
     try:
         predictions = _PREDICTIONS.validate_json(raw)
     except PydanticValidationError:

@@ -8,12 +8,13 @@ from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .models import Prediction, PredictRequest
+from .contract import Prediction, PredictRequest
+from .endpoint import ModelPrediction
 from .observability import logger, metrics, tracer
 
 
 class Classifier(Protocol):
-    def classify(self, texts: list[str]) -> list[Prediction]: ...
+    def classify(self, texts: list[str]) -> list[ModelPrediction]: ...
 
 
 @tracer.capture_method(capture_response=False)
@@ -21,7 +22,7 @@ def predict(request: PredictRequest, classifier: Classifier) -> list[Prediction]
     texts = request.as_texts()
     metrics.add_metric(name="TextsPerRequest", unit=MetricUnit.Count, value=len(texts))
     started = time.perf_counter()
-    predictions = classifier.classify(texts)
+    predictions = [Prediction(label=p.label, score=p.score) for p in classifier.classify(texts)]
     latency_ms = (time.perf_counter() - started) * 1000
     metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
     labels = Counter(p.label for p in predictions)

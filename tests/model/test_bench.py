@@ -23,15 +23,19 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
-    setups = report["setups"]
+    setups = {s["name"]: s for s in report["setups"]}
     assert {"pipeline per request", "pipeline(list, batch_size=32)", "predict_fn fp32", "predict_fn int8"} <= set(
         setups
     )
-    assert all(s["sentences_per_s"] > 0 for s in setups.values() if "sentences_per_s" in s)
-    assert {"c1_sentences_per_s", "c8_sentences_per_s", "c32_sentences_per_s"} <= set(setups["local model server int8"])
+    assert all(s["sentences_per_s"] > 0 and s["x_pipeline"] > 0 for s in setups.values())
+    assert setups["predict_fn int8"]["latency_short"]["p50_ms"] > 0
+    assert setups["predict_fn int8"]["pct_of_fp32_roof"] > 0
+    assert report["server_path"] == "int8"
+    assert [p["concurrency"] for p in report["server"]] == [1, 8, 32]
+    assert all(p["sentences_per_s"] > 0 for p in report["server"])
     assert report["roofline"]["gemm_fp32_gflops"] > 0
-    assert "added_p50_ms" in report["local_stack"]
-    assert report["lambda"]["import_ms"] > 0
+    assert report["local_stack"]["api_p50_ms"] > 0 and "added_p50_ms" in report["local_stack"]
+    assert report["lambda_package"]["import_ms"] > 0
     assert (tmp_path / "bench.png").stat().st_size > 1000
     assert "| predict_fn int8 |" in (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert "x pipeline" in result.stdout

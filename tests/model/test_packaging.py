@@ -16,13 +16,13 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.stack import free_port, wait_ready
 from model.code import inference
-from model.local.stack import free_port, wait_ready
 from model.packaging.archive import ModelDirError, build_archive, validate_model_dir
 from model.packaging.samconfig import read_overrides, set_override
 from model.packaging.upload import s3_key, upload
-from tests.model.conftest import make_tiny_model
 from tests.support import ROOT
+from tests.tiny_model import make_tiny_model
 
 BUCKET = "sentimentpulse-models"
 

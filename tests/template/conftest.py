@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,6 @@ from tests.support import ROOT
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.template)
-
-
-def tool(name: str) -> str:
-    """A deploy tool from .venv-tools, else from PATH; a missing tool fails loudly (make install)."""
-    local = ROOT / ".venv-tools" / "bin" / name
-    found = str(local) if local.exists() else shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: run `make install` (it lives in .venv-tools)")
-    return found
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from devstack.lambda_env import function_environment
 from handler.config import Settings
 
 
@@ -86,12 +87,31 @@ def test_sagemaker_role_reads_only_the_packaged_object(template: dict[str, Any])
 
 def test_timeouts_are_bounded_below_api_gateway(template: dict[str, Any]) -> None:
     fn = template["Resources"]["PredictFunction"]["Properties"]
-    timeout = fn["Timeout"]
-    assert timeout < 30
+    parameter = template["Parameters"]["FunctionTimeoutSeconds"]
+    # One source of truth: the function's Timeout and the handler's FUNCTION_TIMEOUT_SECONDS are the
+    # same parameter, which cannot reach API Gateway's 30 s.
+    assert fn["Timeout"] == {"Ref": "FunctionTimeoutSeconds"}
     env = fn["Environment"]["Variables"]
-    settings = Settings.from_env({**{k: str(v) for k, v in env.items() if isinstance(v, str)}, "ENDPOINT_NAME": "x"})
+    assert env["FUNCTION_TIMEOUT_SECONDS"] == {"Ref": "FunctionTimeoutSeconds"}
+    assert parameter["MaxValue"] < 30
+    timeout = parameter["Default"]
+    literal = {k: str(v) for k, v in env.items() if isinstance(v, str)}
+    settings = Settings.from_env({**literal, "ENDPOINT_NAME": "x", "FUNCTION_TIMEOUT_SECONDS": str(timeout)})
     assert settings.max_attempts * (settings.connect_timeout + settings.read_timeout) < timeout
-    assert settings.read_timeout < timeout
+    # sam local and the local API read the timeout from events/env.json: it must be the template's.
+    assert float(function_environment()["FUNCTION_TIMEOUT_SECONDS"]) == timeout
+
+
+def test_env_json_declares_only_what_the_template_declares(template: dict[str, Any]) -> None:
+    """SAM CLI applies --env-vars only to variables the template declares; others are silently dropped."""
+    declared = set(template["Resources"]["PredictFunction"]["Properties"]["Environment"]["Variables"])
+    # The AWS_* names are the runtime's own (region, credentials) or botocore's endpoint setting.
+    assert set(function_environment()) - declared <= {
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+    }
 
 
 def test_function_runtime_and_tracing(template: dict[str, Any]) -> None:

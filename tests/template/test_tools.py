@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import zipfile
 from pathlib import Path
 
-from tests.template.conftest import tool
+from devstack.lambda_package import zip_directory
+from tests.support import tool
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -43,10 +43,7 @@ def test_sam_build_makes_a_small_function_without_ml_dependencies(
         assert not (function_dir / heavy).exists(), f"{heavy} must not be in the Lambda package"
     core = next((function_dir / "pydantic_core").glob("_pydantic_core*.so"))
     assert "cpython-313" in core.name and "x86_64" in core.name
-    with zipfile.ZipFile(tmp_path / "fn.zip", "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(function_dir.rglob("*")):
-            archive.write(path, path.relative_to(function_dir))
-    assert (tmp_path / "fn.zip").stat().st_size < 50 * 1024 * 1024  # Lambda's direct-upload limit
+    assert zip_directory(function_dir, tmp_path / "fn.zip") < 50 * 1024 * 1024  # Lambda's direct-upload limit
 
 
 def test_checkov_reports_no_failed_checks(root: Path, tool_env: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.support import function_env
+from devstack.lambda_env import function_environment
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -32,7 +32,7 @@ def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def handler_app() -> Any:
     """Import the handler module once, with the environment `sam local` would give it."""
-    env = function_env()
+    env = function_environment()
     env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = "http://127.0.0.1:9"  # never reached: Stubber answers
     env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     saved = {k: os.environ.get(k) for k in env}

@@ -8,28 +8,8 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.support import LambdaContext, event_names, expected_call, load_event, model_answer
-
-SEED = "This product is amazing, I loved it!"
-BATCH = [SEED, "This was a terrible waste of money.", "An absolute joy from start to finish."]
-
-# file -> (status, error code or None, texts sent to the model or None)
-EXPECTED: dict[str, tuple[int, str | None, list[str] | None]] = {
-    "predict-seed.json": (200, None, [SEED]),
-    "predict-seed-sam-local.json": (200, None, [SEED]),
-    "predict-base64-body.json": (200, None, [SEED]),
-    "predict-batch.json": (200, None, BATCH),
-    "predict-empty-text.json": (422, "VALIDATION_ERROR", None),
-    "predict-missing-field.json": (422, "VALIDATION_ERROR", None),
-    "predict-wrong-types.json": (422, "VALIDATION_ERROR", None),
-    "predict-invalid-json.json": (400, "INVALID_JSON", None),
-    "predict-too-many-texts.json": (422, "VALIDATION_ERROR", None),
-    "predict-text-too-long.json": (422, "VALIDATION_ERROR", None),
-    "predict-wrong-method.json": (405, "METHOD_NOT_ALLOWED", None),
-    "predict-wrong-content-type.json": (415, "UNSUPPORTED_MEDIA_TYPE", None),
-    "unknown-path.json": (404, "NOT_FOUND", None),
-    "openapi.json": (200, None, None),
-}
+from tests.expectations import EXPECTED, SEED
+from tests.support import event_names, expected_call, lambda_context, load_event, model_answer
 
 
 def fake_predictions(texts: list[str]) -> list[dict[str, Any]]:
@@ -49,7 +29,7 @@ def test_event(name: str, handler_app: Any, stubber: Stubber) -> None:
         stubber.add_response("invoke_endpoint", model_answer(fake_predictions(texts)), expected_call(texts))
     event = load_event(name)
 
-    response = handler_app.lambda_handler(event, LambdaContext())
+    response = handler_app.lambda_handler(event, lambda_context())
 
     assert response["statusCode"] == status
     assert response["headers"]["Content-Type"] == "application/json"
@@ -69,13 +49,13 @@ def test_seed_request_returns_the_contract_shape(handler_app: Any, stubber: Stub
     stubber.add_response(
         "invoke_endpoint", model_answer([{"label": "POSITIVE", "score": 0.9996}]), expected_call([SEED])
     )
-    response = handler_app.lambda_handler(load_event("predict-seed.json"), LambdaContext())
+    response = handler_app.lambda_handler(load_event("predict-seed.json"), lambda_context())
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == [{"label": "POSITIVE", "score": 0.9996}]
 
 
 def test_validation_details_name_the_field_without_echoing_input(handler_app: Any) -> None:
-    response = handler_app.lambda_handler(load_event("predict-too-many-texts.json"), LambdaContext())
+    response = handler_app.lambda_handler(load_event("predict-too-many-texts.json"), lambda_context())
     body = json.loads(response["body"])
     assert body["error"]["details"] == [
         {"field": "texts", "issue": "List should have at most 64 items after validation, not 65"}

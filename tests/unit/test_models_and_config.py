@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from devstack.lambda_env import function_environment
 from handler.config import ConfigError, Settings
-from handler.models import MAX_TEXT_CHARS, MAX_TEXTS, PredictRequest
-from tests.support import function_env
+from handler.contract import MAX_TEXT_CHARS, MAX_TEXTS, PredictRequest
 
 
 @pytest.mark.parametrize(
@@ -56,9 +56,10 @@ def test_invalid_requests(body: dict[str, object]) -> None:
 
 
 def test_settings_from_the_sam_local_env_file() -> None:
-    settings = Settings.from_env(function_env())
+    settings = Settings.from_env(function_environment())
     assert settings.endpoint_name == "sentimentpulse-local"
-    assert settings.max_attempts * (settings.connect_timeout + settings.read_timeout) < 25
+    assert settings.function_timeout == 25
+    assert settings.max_attempts * (settings.connect_timeout + settings.read_timeout) <= settings.function_timeout - 1
 
 
 def test_missing_settings_are_named() -> None:
@@ -70,6 +71,29 @@ def test_missing_settings_are_named() -> None:
 
 
 def test_timeouts_that_outlive_api_gateway_are_refused() -> None:
-    env = function_env() | {"SAGEMAKER_READ_TIMEOUT": "20", "SAGEMAKER_MAX_ATTEMPTS": "2"}
-    with pytest.raises(ConfigError, match="below 29s"):
+    env = function_environment() | {"SAGEMAKER_READ_TIMEOUT": "20", "SAGEMAKER_MAX_ATTEMPTS": "2"}
+    with pytest.raises(ConfigError, match="exceeds FUNCTION_TIMEOUT_SECONDS"):
         Settings.from_env(env)
+
+
+def test_timeout_check_uses_the_functions_own_timeout() -> None:
+    # 2 x (1 + 12) s = 26 s: inside API Gateway's 30 s, but past the function's 25 s. The old check
+    # against 29 s let this through, and the request then died as a bare Lambda timeout.
+    env = function_environment() | {
+        "FUNCTION_TIMEOUT_SECONDS": "25",
+        "SAGEMAKER_READ_TIMEOUT": "12",
+        "SAGEMAKER_MAX_ATTEMPTS": "2",
+    }
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert "26s exceeds FUNCTION_TIMEOUT_SECONDS (25s)" in str(info.value)
+    # The same SageMaker settings fit a function allowed 28 s.
+    assert Settings.from_env(env | {"FUNCTION_TIMEOUT_SECONDS": "28"}).read_timeout == 12
+
+
+def test_function_timeout_is_required_and_below_api_gateway() -> None:
+    env = function_environment()
+    with pytest.raises(ConfigError, match="FUNCTION_TIMEOUT_SECONDS"):
+        Settings.from_env({k: v for k, v in env.items() if k != "FUNCTION_TIMEOUT_SECONDS"})
+    with pytest.raises(ConfigError, match="FUNCTION_TIMEOUT_SECONDS"):
+        Settings.from_env(env | {"FUNCTION_TIMEOUT_SECONDS": "30"})

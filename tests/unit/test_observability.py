@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.support import LambdaContext, expected_call, load_event, model_answer
+from tests.support import expected_call, lambda_context, load_event, model_answer
 
 BATCH = [
     "This product is amazing, I loved it!",
@@ -37,7 +37,7 @@ def test_batch_request_metrics_and_logs(
     stubber.add_response("invoke_endpoint", model_answer(answer), expected_call(BATCH))
     capsys.readouterr()
 
-    response = handler_app.lambda_handler(load_event("predict-batch.json"), LambdaContext())
+    response = handler_app.lambda_handler(load_event("predict-batch.json"), lambda_context())
     assert response["statusCode"] == 200
 
     metrics, logs = emitted(capsys, log_stream)
@@ -66,7 +66,7 @@ def test_errors_are_counted_by_code(
     handler_app: Any, capsys: pytest.CaptureFixture[str], log_stream: io.StringIO
 ) -> None:
     capsys.readouterr()
-    handler_app.lambda_handler(load_event("predict-invalid-json.json"), LambdaContext())
+    handler_app.lambda_handler(load_event("predict-invalid-json.json"), lambda_context())
     metrics, logs = emitted(capsys, log_stream)
     error_metric = next(m for m in metrics if "Errors" in m)
     assert error_metric["ErrorCode"] == "INVALID_JSON"
@@ -86,7 +86,7 @@ def test_request_texts_never_reach_the_logs(
         "invoke_endpoint", model_answer([{"label": "POSITIVE", "score": 0.9}] * 3), expected_call(BATCH)
     )
     capsys.readouterr()
-    handler_app.lambda_handler(load_event("predict-batch.json"), LambdaContext())
+    handler_app.lambda_handler(load_event("predict-batch.json"), lambda_context())
     out = capsys.readouterr()
     assert "prediction" in log_stream.getvalue()
     for text in BATCH:

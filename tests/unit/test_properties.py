@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from handler.models import PredictRequest
-from tests.support import LambdaContext, corpus_event
+from handler.contract import PredictRequest
+from tests.support import corpus_event, lambda_context
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -79,7 +79,7 @@ def test_handler_never_answers_5xx_with_a_healthy_model(
     handler_app: Any, healthy: HealthyModel, body: bytes, content_type: str | None, method: str, path: str
 ) -> None:
     case = {"method": method, "path": path, "content_type": content_type, "raw": body}
-    response = handler_app.lambda_handler(corpus_event(case), LambdaContext())
+    response = handler_app.lambda_handler(corpus_event(case), lambda_context())
     assert response["statusCode"] < 500, response["body"]
     parsed = json.loads(response["body"])
     if response["statusCode"] >= 400:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from tests.support import LambdaContext, corpus_event, model_answer, request_corpus
+from tests.support import corpus_event, lambda_context, model_answer, request_corpus
 
 CANARY, CASES = request_corpus()
 JSON = "application/json"
@@ -41,7 +41,7 @@ def test_case_through_the_handler(
         expected = {"EndpointName": "sentimentpulse-local", "ContentType": JSON, "Accept": JSON, "Body": ANY}
         stubber.add_response("invoke_endpoint", model_answer([{"label": "POSITIVE", "score": 0.9}] * count), expected)
 
-    response = handler_app.lambda_handler(event, LambdaContext())
+    response = handler_app.lambda_handler(event, lambda_context())
 
     assert response["statusCode"] == case["status"], response["body"][:300]
     body = json.loads(response["body"])

@@ -9,13 +9,12 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from tests.support import LambdaContext, expected_call, load_event, model_answer
-
-SEED = "This product is amazing, I loved it!"
+from tests.expectations import SEED
+from tests.support import expected_call, lambda_context, load_event, model_answer
 
 
 def invoke(handler_app: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
-    response = handler_app.lambda_handler(load_event("predict-seed.json"), LambdaContext())
+    response = handler_app.lambda_handler(load_event("predict-seed.json"), lambda_context())
     return response["statusCode"], response["headers"], json.loads(response["body"])
 
 

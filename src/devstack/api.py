@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import logging
 import multiprocessing
 import os
@@ -23,18 +22,15 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from model.local.jsonlog import configure_json_logging
+from devstack.jsonlog import configure_json_logging
+from devstack.lambda_env import TIMEOUT_VARIABLE, LambdaContext, function_environment
 
 log = logging.getLogger("sentimentpulse.local_api")
-ROOT = Path(__file__).resolve().parent.parent.parent
-ENV_FILE = ROOT / "events" / "env.json"
 STAGE = "prod"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
-FUNCTION_TIMEOUT_S = 25
 TEXT_TYPES = (
     "text/",
     "application/json",
@@ -44,17 +40,9 @@ TEXT_TYPES = (
 )
 
 
-def function_environment(model_url: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """The function's environment: events/env.json (the sam local file), pointed at the local model."""
-    env: dict[str, str] = json.loads(ENV_FILE.read_text(encoding="utf-8"))["PredictFunction"]
-    env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = model_url
-    env["POWERTOOLS_TRACE_DISABLED"] = "true"
-    env.update(overrides or {})
-    return env
-
-
 # ------------------------------------------------------------------ worker ("Lambda environment")
 _handler: Any = None
+_timeout_seconds = 0.0
 
 
 def _die_with_parent() -> None:
@@ -67,30 +55,18 @@ def _die_with_parent() -> None:
 
 
 def _init_worker(environment: dict[str, str]) -> None:
-    global _handler
+    global _handler, _timeout_seconds
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ.update(environment)
     from handler.app import lambda_handler
 
     _handler = lambda_handler
-
-
-class LambdaContext:
-    def __init__(self, request_id: str) -> None:
-        self.function_name = "sentimentpulse-predict"
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = 256
-        self.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:sentimentpulse-predict"
-        self.aws_request_id = request_id
-        self._deadline = time.monotonic() + FUNCTION_TIMEOUT_S
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+    _timeout_seconds = float(environment[TIMEOUT_VARIABLE])
 
 
 def _invoke(event: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = _handler(event, LambdaContext(str(uuid.uuid4())))
+    result: dict[str, Any] = _handler(event, LambdaContext(_timeout_seconds))
     return result
 
 
@@ -231,7 +207,7 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m model.local.api", description="API Gateway HTTP API stand-in for the unchanged handler."
+        prog="python -m devstack.api", description="API Gateway HTTP API stand-in for the unchanged handler."
     )
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
     parser.add_argument("--port", type=int, default=3000)
@@ -248,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_json_logging()
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop like Ctrl-C: close the pool cleanly
     overrides = dict(item.split("=", 1) for item in args.env)
-    pool = make_pool(function_environment(args.model_url, overrides), args.concurrency)
+    local = {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": args.model_url, "POWERTOOLS_TRACE_DISABLED": "true"}
+    pool = make_pool(function_environment({**local, **overrides}), args.concurrency)
     server = LocalApi((args.host, args.port), pool)
     log.info("local API ready", extra={"url": f"http://{args.host}:{args.port}", "environments": args.concurrency})
     try:

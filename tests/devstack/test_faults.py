@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from model.local.stack import LocalStack
-from tests.integration.conftest import Http, start_stack
+from devstack.stack import LocalStack
+from tests.expectations import SEED
+from tests.support import Http, start_stack
 
-SEED = {"text": "This product is amazing, I loved it!"}
+SEED_BODY = {"text": SEED}
 READ_TIMEOUT_S = 1
 # botocore: 2 attempts x (1 s connect + 1 s read) plus backoff; the answer must come well within this.
 BOUND_S = 8
@@ -43,7 +44,7 @@ def inject(stack: LocalStack, mode: str, delay_s: float = 0) -> None:
 
 def timed_predict(api: Http) -> tuple[int, dict[str, str], dict[str, object], float]:
     started = time.monotonic()
-    status, headers, body = api.post_json("/predict", SEED, timeout=30)
+    status, headers, body = api.post_json("/predict", SEED_BODY, timeout=30)
     return status, headers, body, time.monotonic() - started
 
 
@@ -109,8 +110,14 @@ def test_model_server_down_is_503_then_recovers(faulty: LocalStack, api: Http, t
 
 
 def test_the_api_keeps_serving_after_faults(faulty: LocalStack, api: Http) -> None:
-    for mode in ("error", "garbage", "throttle"):
+    for mode, status, code in (
+        ("error", 502, "MODEL_ERROR"),
+        ("garbage", 502, "MODEL_RESPONSE_INVALID"),
+        ("throttle", 503, "MODEL_THROTTLED"),
+    ):
         inject(faulty, mode)
-        assert timed_predict(api)[0] >= 500
+        answered, _, body, _ = timed_predict(api)
+        assert answered == status, mode
+        assert_clean_error(body, code)
     inject(faulty, "none")
     assert timed_predict(api)[0] == 200

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model.local.stack import LocalStack
+from devstack.stack import LocalStack
 
 
 def test_api_conforms_to_its_openapi_document(stack: LocalStack, tmp_path: Path) -> None:

@@ -1,4 +1,8 @@
-"""Public request/response models. The OpenAPI document is generated from these."""
+"""The public contract: request, response item, limits and the one error envelope.
+
+The OpenAPI document is generated from these models. What the model must answer is a separate
+schema (`endpoint.ModelPrediction`), so the API can evolve without changing the model.
+"""
 
 from __future__ import annotations
 

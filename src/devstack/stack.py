@@ -95,7 +95,7 @@ class LocalStack:
         args = ["--model", self.model, "--port", str(self.model_port), *self.server_args]
         if self.fault_injection:
             args.append("--enable-fault-injection")
-        self.model_server = self._spawn("model.local.server", *args)
+        self.model_server = self._spawn("devstack.server", *args)
         wait_ready(f"{self.model_url}/ping", self.model_server, "the model server", timeout, self.progress)
 
     def stop_model_server(self) -> None:
@@ -104,7 +104,7 @@ class LocalStack:
     def start_api(self, timeout: float = 120) -> None:
         overrides = [f"--env={k}={v}" for k, v in self.function_env.items()]
         self.api = self._spawn(
-            "model.local.api",
+            "devstack.api",
             "--port", str(self.api_port), "--model-url", self.model_url, "--concurrency", str(self.concurrency),
             *overrides,
         )  # fmt: skip
@@ -132,7 +132,7 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.local.stack", description="Serve POST /predict offline.")
+    parser = argparse.ArgumentParser(prog="python -m devstack.stack", description="Serve POST /predict offline.")
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model directory, model.tar.gz, or Hub id")
     parser.add_argument("--api-port", type=int, default=3000, help="local API port (sam local start-api's default)")
     parser.add_argument("--model-port", type=int, default=8080, help="local model server port")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from model.local.batching import BatchSettings, DynamicBatcher
+from devstack.batching import BatchSettings, DynamicBatcher
 
 
 def echo_model(calls: list[list[str]], delay: float = 0.02) -> Any:

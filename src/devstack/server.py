@@ -27,9 +27,9 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
+from devstack.batching import BatchSettings, DynamicBatcher
+from devstack.jsonlog import configure_json_logging
 from model.code import inference
-from model.local.batching import BatchSettings, DynamicBatcher
-from model.local.jsonlog import configure_json_logging
 from model.source import ModelSourceError, resolve_model_dir
 
 log = logging.getLogger("sentimentpulse.model_server")
@@ -200,7 +200,7 @@ def make_app(server: ModelServer) -> web.Application:
 def main(argv: list[str] | None = None) -> int:
     defaults = BatchSettings()
     parser = argparse.ArgumentParser(
-        prog="python -m model.local.server", description="SageMaker-compatible local model server (loopback)."
+        prog="python -m devstack.server", description="SageMaker-compatible local model server (loopback)."
     )
     parser.add_argument("--model", required=True, help="model directory, model.tar.gz, or Hub id")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")

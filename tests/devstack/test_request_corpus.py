@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from model.local.stack import LocalStack
-from tests.integration.conftest import Http
-from tests.support import request_corpus
+from devstack.stack import LocalStack
+from tests.expectations import SEED
+from tests.support import Http, request_corpus
 
 CANARY, CASES = request_corpus()
 HTTP_CASES = [c for c in CASES if not c.get("event_only")]
@@ -31,7 +31,7 @@ def test_case_over_http(api: Http, case: dict[str, Any]) -> None:
 
 
 def test_stack_still_serves_and_logged_no_request_text(api: Http, stack: LocalStack) -> None:
-    status, _, body = api.post_json("/predict", {"text": "This product is amazing, I loved it!"})
+    status, _, body = api.post_json("/predict", {"text": SEED})
     assert status == 200
     assert body[0]["label"] == "POSITIVE"
     assert stack.alive()

@@ -13,14 +13,13 @@ import json
 import random
 import sys
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.local.stack import DEFAULT_MODEL, LocalStack, free_port
+from devstack.client import percentile, post_json
+from devstack.stack import DEFAULT_MODEL, LocalStack, free_port
 
 # int8 quantizes activations per batch, so a text's score moves by a few hundredths with the other
 # texts in its batch; for these clear texts the label does not.
@@ -61,19 +60,6 @@ def rss_kb(pid: int) -> int:
     return total
 
 
-def post(url: str, payload: dict[str, Any], timeout: float = 30) -> tuple[int, Any]:
-    request = urllib.request.Request(  # noqa: S310 - loopback load test
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, None
-    except (urllib.error.URLError, TimeoutError, ConnectionError):
-        return 0, None
-
-
 @dataclass
 class LoadResult:
     requests: int = 0
@@ -86,8 +72,7 @@ class LoadResult:
     rss_after_kb: dict[str, int] = field(default_factory=dict)
 
     def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else 0.0
+        return percentile(self.latencies_ms, q)
 
     def rss_growth(self) -> float:
         before, after = sum(self.rss_before_kb.values()), sum(self.rss_after_kb.values())
@@ -120,7 +105,7 @@ def run_load(stack: LocalStack, requests: int, concurrency: int, max_seconds: fl
     # Calibration: each text's answer, alone. Batched answers must match it, position by position.
     expected: dict[str, dict[str, Any]] = {}
     for text in TEXTS:
-        status, body = post(url, {"text": text})
+        status, body = post_json(url, {"text": text})
         if status != 200:
             raise RuntimeError(f"calibration request failed with {status}")
         expected[text] = body[0]
@@ -138,7 +123,7 @@ def run_load(stack: LocalStack, requests: int, concurrency: int, max_seconds: fl
             return 0.0, -1, False
         payload: dict[str, Any] = {"text": texts[0]} if len(texts) == 1 else {"texts": texts}
         started = time.perf_counter()
-        status, body = post(url, payload)
+        status, body = post_json(url, payload)
         elapsed = (time.perf_counter() - started) * 1000
         ok = (
             status == 200
@@ -190,7 +175,7 @@ def render(summary: dict[str, Any], concurrency: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.local.load", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.load", description=__doc__)
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model directory, model.tar.gz, or Hub id")
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)

@@ -12,11 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.integration.conftest import Http, start_stack
-from tests.support import event_names, load_event
-from tests.unit.test_events import EXPECTED
-
-SEED = "This product is amazing, I loved it!"
+from tests.expectations import EXPECTED, SEED
+from tests.support import Http, event_names, load_event, start_stack
 
 
 def test_seed_request(api: Http) -> None:

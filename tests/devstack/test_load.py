@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from model.local.load import run_load
-from model.local.stack import LocalStack
+from devstack.load import run_load
+from devstack.stack import LocalStack
 
 
 def test_small_load_run(stack: LocalStack) -> None:

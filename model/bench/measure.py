@@ -1,0 +1,106 @@
+"""Offline measurements of the model: HF pipeline baselines, each inference path through
+``model/code/inference.py``, and the GEMM roof with the useful FLOPs per sentence."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from devstack.client import percentile
+from model.bench.results import Latency, Roofline, Setup
+from model.code import inference
+
+SHORT = "This product is amazing, I loved it!"
+
+
+def build_full_size_model(config_dir: Path, out: Path) -> Path:
+    """The real model's architecture and tokenizer with random weights (speed does not depend on them)."""
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
+
+    torch.manual_seed(0)
+    DistilBertForSequenceClassification(DistilBertConfig.from_pretrained(config_dir)).save_pretrained(out)
+    AutoTokenizer.from_pretrained(config_dir).save_pretrained(out)
+    return out
+
+
+def throughput(fn: Callable[[], object], count: int) -> float:
+    started = time.perf_counter()
+    fn()
+    return count / (time.perf_counter() - started)
+
+
+def latency(fn: Callable[[], object], repeats: int) -> Latency:
+    fn()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return Latency(p50_ms=percentile(samples, 50), p99_ms=percentile(samples, 99))
+
+
+def pipeline_baselines(model_dir: Path, texts: list[str]) -> list[Setup]:
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=str(model_dir), device="cpu")
+    return [
+        Setup("pipeline per request", throughput(lambda: [classifier(t) for t in texts], len(texts))),
+        Setup("pipeline(list, batch_size=32)", throughput(lambda: classifier(texts, batch_size=32), len(texts))),
+    ]
+
+
+def predict_all(loaded: inference.LoadedModel, texts: list[str]) -> None:
+    inference.predict_fn({"inputs": texts, "parameters": {}}, loaded)
+
+
+def inference_path(model_dir: Path, path: str, texts: list[str], long_source: str, repeats: int) -> Setup:
+    """Throughput over ``texts`` and single-request latency (seed sentence, 128 tokens) of one path."""
+    os.environ["SP_INFERENCE_PATH"] = path
+    started = time.perf_counter()
+    loaded = inference.model_fn(str(model_dir))
+    cold_start = time.perf_counter() - started
+    predict_all(loaded, texts[:64])  # warm up
+    ids = loaded.tokenizer(long_source, truncation=True, max_length=128)["input_ids"]
+    text_128 = loaded.tokenizer.decode(ids[1:-1])
+    return Setup(
+        name=f"predict_fn {path}",
+        sentences_per_s=throughput(partial(predict_all, loaded, texts), len(texts)),
+        cold_start_s=cold_start,
+        latency_short=latency(partial(predict_all, loaded, [SHORT]), repeats),
+        latency_128_tokens=latency(partial(predict_all, loaded, [text_128]), repeats),
+    )
+
+
+def gemm_gflops(size: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.matmul(a, b)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        torch.matmul(a, b)
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def flops_per_sentence(model_dir: Path, texts: list[str]) -> float:
+    """Useful FLOPs (no padding): per token and layer 2*(4d^2 + 2*d*ff) for the linears + 4*L*d attention."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    d, ff, layers = config.dim, config.hidden_dim, config.n_layers
+    total = 0.0
+    for ids in tokenizer(texts, truncation=True, max_length=512)["input_ids"]:
+        length = len(ids)
+        total += layers * length * (2 * (4 * d * d + 2 * d * ff) + 4 * length * d)
+    return total / len(texts)
+
+
+def roofline(model_dir: Path, texts: list[str], quick: bool) -> Roofline:
+    return Roofline(
+        gemm_fp32_gflops=gemm_gflops(1024 if quick else 2048, 3 if quick else 10),
+        gflop_per_sentence=flops_per_sentence(model_dir, texts) / 1e9,
+    )

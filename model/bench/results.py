@@ -1,0 +1,91 @@
+"""The benchmark's one typed result: every figure of a ``make bench`` run, measured side by side."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Latency:
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass
+class Setup:
+    """One way of running the model offline (a baseline or one of the project's inference paths)."""
+
+    name: str
+    sentences_per_s: float
+    x_pipeline: float = 0.0
+    cold_start_s: float | None = None
+    latency_short: Latency | None = None  # the seed sentence
+    latency_128_tokens: Latency | None = None
+    achieved_gflops: float | None = None
+    pct_of_fp32_roof: float | None = None
+
+
+@dataclass
+class ServerPoint:
+    """The local model server at one client concurrency (one text per request)."""
+
+    concurrency: int
+    sentences_per_s: float
+    x_pipeline: float = 0.0
+
+
+@dataclass
+class Roofline:
+    gemm_fp32_gflops: float
+    gflop_per_sentence: float
+
+
+@dataclass
+class StackOverhead:
+    api_p50_ms: float
+    direct_predict_fn_p50_ms: float
+
+    @property
+    def added_p50_ms(self) -> float:
+        return self.api_p50_ms - self.direct_predict_fn_p50_ms
+
+
+@dataclass
+class LambdaPackage:
+    import_ms: float
+    import_python: str
+    zip_mb: float | None = None  # not built in quick mode
+
+
+@dataclass
+class BenchResult:
+    machine: dict[str, Any]
+    quick: bool
+    setups: list[Setup]
+    roofline: Roofline
+    server_path: str
+    server: list[ServerPoint] = field(default_factory=list)
+    local_stack: StackOverhead | None = None
+    lambda_package: LambdaPackage | None = None
+
+    def setup(self, name: str) -> Setup:
+        return next(s for s in self.setups if s.name == name)
+
+    def relate_to_baseline(self, baseline: str = "pipeline per request") -> None:
+        base = self.setup(baseline).sentences_per_s
+        for setup in self.setups:
+            setup.x_pipeline = setup.sentences_per_s / base
+        for point in self.server:
+            point.x_pipeline = point.sentences_per_s / base
+        per_sentence = self.roofline.gflop_per_sentence
+        for setup in self.setups:
+            if setup.cold_start_s is not None:  # the project's paths: work done vs the GEMM roof
+                setup.achieved_gflops = setup.sentences_per_s * per_sentence
+                setup.pct_of_fp32_roof = 100 * setup.achieved_gflops / self.roofline.gemm_fp32_gflops
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.local_stack is not None:
+            data["local_stack"]["added_p50_ms"] = self.local_stack.added_p50_ms
+        return data

@@ -1,0 +1,86 @@
+"""Measurements through the local stand-ins: the model server under concurrent clients, what the
+local API + handler + boto3 add over a direct ``predict_fn`` call, and the Lambda package."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from devstack.client import percentile, post_json
+from devstack.lambda_env import function_environment
+from devstack.lambda_package import build_function, zip_directory
+from devstack.stack import LocalStack, free_port
+from model.bench.measure import SHORT
+from model.bench.results import LambdaPackage, ServerPoint, StackOverhead
+
+CONCURRENCIES = (1, 8, 32)
+
+
+def concurrent_throughput(url: str, texts: list[str], concurrency: int) -> float:
+    def one(text: str) -> None:
+        status, _ = post_json(url, {"inputs": [text]}, timeout=120)
+        if status != 200:
+            raise RuntimeError(f"{url} answered {status}")
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, texts[: concurrency * 2]))  # warm up
+        started = time.perf_counter()
+        list(pool.map(one, texts))
+        return len(texts) / (time.perf_counter() - started)
+
+
+def server_and_stack(
+    model_dir: Path, path: str, texts: list[str], direct_p50_ms: float, quick: bool
+) -> tuple[list[ServerPoint], StackOverhead]:
+    os.environ["SP_INFERENCE_PATH"] = path
+    with open(os.devnull, "wb") as devnull:
+        stack = LocalStack(
+            model=str(model_dir), api_port=free_port(), model_port=free_port(), concurrency=2, log=devnull
+        )
+        stack.start()
+        try:
+            points = [
+                ServerPoint(c, concurrent_throughput(f"{stack.model_url}/invocations", texts, c)) for c in CONCURRENCIES
+            ]
+            samples = []
+            for _ in range(10 if quick else 200):
+                started = time.perf_counter()
+                status, _ = post_json(f"{stack.api_url}/predict", {"text": SHORT})
+                if status != 200:
+                    raise RuntimeError(f"the local API answered {status}")
+                samples.append((time.perf_counter() - started) * 1000)
+        finally:
+            stack.stop()
+    return points, StackOverhead(api_p50_ms=percentile(samples, 50), direct_predict_fn_p50_ms=direct_p50_ms)
+
+
+def lambda_package(quick: bool) -> LambdaPackage:
+    """Zipped size of the built function and cold import time of handler.app (fresh interpreter).
+
+    The import is timed with this venv's Python and the same pinned handler dependencies (the
+    built package holds python3.13 wheels and no boto3, which the Lambda runtime provides).
+    """
+    env = {**os.environ, **function_environment({"POWERTOOLS_TRACE_DISABLED": "true"})}
+    code = "import time; t=time.perf_counter(); import handler.app; print(time.perf_counter()-t)"
+    zip_mb = None
+    if not quick:
+        with tempfile.TemporaryDirectory() as tmp:
+            artifacts = build_function(Path(tmp) / "fn")
+            zip_mb = zip_directory(artifacts, Path(tmp) / "fn.zip") / 1e6
+    runs = []
+    for _ in range(1 if quick else 7):
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        runs.append(float(out.stdout.strip()) * 1000)
+    version = subprocess.run(
+        [sys.executable, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return LambdaPackage(import_ms=statistics.median(runs), import_python=version, zip_mb=zip_mb)
