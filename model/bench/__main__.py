@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from devstack import lambda_package
 from model.bench import measure, render, serving
 from model.bench.results import BenchResult
 from model.code import inference
@@ -61,7 +62,7 @@ def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
             model_dir, server_path, sentences[: 64 if quick else 600], short.p50_ms, quick
         )
     log("lambda package: zipped size and cold import time")
-    result.lambda_package = serving.lambda_package(quick)
+    result.lambda_package = lambda_package.measure(quick)
     result.relate_to_baseline()
     return result
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from devstack.lambda_package import LambdaPackage
+
 
 @dataclass
 class Latency:
@@ -49,13 +51,6 @@ class StackOverhead:
     @property
     def added_p50_ms(self) -> float:
         return self.api_p50_ms - self.direct_predict_fn_p50_ms
-
-
-@dataclass
-class LambdaPackage:
-    import_ms: float
-    import_python: str
-    zip_mb: float | None = None  # not built in quick mode
 
 
 @dataclass

@@ -1,23 +1,17 @@
-"""Measurements through the local stand-ins: the model server under concurrent clients, what the
-local API + handler + boto3 add over a direct ``predict_fn`` call, and the Lambda package."""
+"""Measurements through the local stand-ins: the model server under concurrent clients, and what the
+local API + handler + boto3 add over a direct ``predict_fn`` call."""
 
 from __future__ import annotations
 
 import os
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from devstack.client import percentile, post_json
-from devstack.lambda_env import function_environment
-from devstack.lambda_package import build_function, zip_directory
 from devstack.stack import LocalStack, free_port
 from model.bench.measure import SHORT
-from model.bench.results import LambdaPackage, ServerPoint, StackOverhead
+from model.bench.results import ServerPoint, StackOverhead
 
 CONCURRENCIES = (1, 8, 32)
 
@@ -58,29 +52,3 @@ def server_and_stack(
         finally:
             stack.stop()
     return points, StackOverhead(api_p50_ms=percentile(samples, 50), direct_predict_fn_p50_ms=direct_p50_ms)
-
-
-def lambda_package(quick: bool) -> LambdaPackage:
-    """Zipped size of the built function and cold import time of handler.app (fresh interpreter).
-
-    The import is timed with this venv's Python and the same pinned handler dependencies (the
-    built package holds python3.13 wheels and no boto3, which the Lambda runtime provides).
-    """
-    env = {**os.environ, **function_environment({"POWERTOOLS_TRACE_DISABLED": "true"})}
-    code = "import time; t=time.perf_counter(); import handler.app; print(time.perf_counter()-t)"
-    zip_mb = None
-    if not quick:
-        with tempfile.TemporaryDirectory() as tmp:
-            artifacts = build_function(Path(tmp) / "fn")
-            zip_mb = zip_directory(artifacts, Path(tmp) / "fn.zip") / 1e6
-    runs = []
-    for _ in range(1 if quick else 7):
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-        runs.append(float(out.stdout.strip()) * 1000)
-    version = subprocess.run(
-        [sys.executable, "-c", "import platform; print(platform.python_version())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return LambdaPackage(import_ms=statistics.median(runs), import_python=version, zip_mb=zip_mb)

@@ -1,4 +1,4 @@
-"""The function package as ``sam build`` makes it, zipped as Lambda receives it.
+"""The function package as ``sam build`` makes it, zipped as Lambda receives it, and its cold import.
 
 One builder for the benchmark (size, cold import) and the template tests: it runs the same
 ``src/handler/Makefile`` target that ``sam build`` runs (``BuildMethod: makefile``).
@@ -6,10 +6,16 @@ One builder for the benchmark (size, cold import) and the template tests: it run
 
 from __future__ import annotations
 
+import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+
+from devstack.lambda_env import function_environment
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HANDLER_DIR = ROOT / "src" / "handler"
@@ -39,3 +45,36 @@ def zip_directory(directory: Path, archive: Path) -> int:
         for path in sorted(directory.rglob("*")):
             bundle.write(path, path.relative_to(directory))
     return archive.stat().st_size
+
+
+@dataclass
+class LambdaPackage:
+    import_ms: float
+    import_python: str
+    zip_mb: float | None = None  # not built in quick mode
+
+
+def measure(quick: bool) -> LambdaPackage:
+    """Zipped size of the built function and cold import time of handler.app (fresh interpreter).
+
+    The import is timed with this venv's Python and the same pinned handler dependencies (the
+    built package holds python3.13 wheels and no boto3, which the Lambda runtime provides).
+    """
+    env = {**os.environ, **function_environment({"POWERTOOLS_TRACE_DISABLED": "true"})}
+    code = "import time; t=time.perf_counter(); import handler.app; print(time.perf_counter()-t)"
+    zip_mb = None
+    if not quick:
+        with tempfile.TemporaryDirectory() as tmp:
+            artifacts = build_function(Path(tmp) / "fn")
+            zip_mb = zip_directory(artifacts, Path(tmp) / "fn.zip") / 1e6
+    runs = []
+    for _ in range(1 if quick else 7):
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        runs.append(float(out.stdout.strip()) * 1000)
+    version = subprocess.run(
+        [sys.executable, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return LambdaPackage(import_ms=statistics.median(runs), import_python=version, zip_mb=zip_mb)
