@@ -24,7 +24,7 @@ STACK ?= sentimentpulse
 PATHS ?= fp32,int8
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-unit lint format build deploy logs local package-model image-uri train eval bench load clean
+.PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench load clean
 
 help: ## Show this help
 	@echo "SentimentPulse - make targets:"
@@ -49,7 +49,7 @@ $(TOOLS)/.installed: requirements-tools.txt
 
 install: $(VENV)/.installed $(TOOLS)/.installed ## Create .venv (app, model, tests) and .venv-tools (SAM CLI, checkov)
 
-test: install ## Run every test tier (unit, template, model, devstack) - the CI command
+test: install ## Run every test tier (unit, template, model, devstack, docker) - the CI command
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install ## Run the unit tier only (fast, no sockets)
@@ -80,6 +80,12 @@ logs: install ## Tail the function logs and the API access logs (sam logs --tail
 
 local: $(VENV)/.installed ## Serve POST /predict on 127.0.0.1:3000 (API_PORT) offline (MODEL=dir|model.tar.gz|hub id)
 	$(PY) -m devstack.stack --model "$(MODEL)" --api-port $(API_PORT) --model-port $(MODEL_PORT)
+
+lambda-image: install ## Build public.ecr.aws/lambda/python:3.13-x86_64 locally when it cannot be pulled (needs Docker)
+	$(PY) -m devstack.lambda_image --if-missing
+
+sam-local: install ## Every event through sam local start-lambda + start-api in Docker, checked (table)
+	$(PY) -m devstack.sam_local --model "$(MODEL)"
 
 package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...
 	$(PY) -m model.packaging package --model "$(MODEL)" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.expectations import SEED
 from devstack.stack import LocalStack
-from tests.expectations import SEED
 from tests.support import Http, start_stack
 
 SEED_BODY = {"text": SEED}

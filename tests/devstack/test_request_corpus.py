@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from devstack.expectations import SEED
 from devstack.stack import LocalStack
-from tests.expectations import SEED
 from tests.support import Http, request_corpus
 
 CANARY, CASES = request_corpus()

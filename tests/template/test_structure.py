@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import boto3
 import pytest
 
 from devstack.lambda_env import function_environment
@@ -105,13 +106,34 @@ def test_timeouts_are_bounded_below_api_gateway(template: dict[str, Any]) -> Non
 def test_env_json_declares_only_what_the_template_declares(template: dict[str, Any]) -> None:
     """SAM CLI applies --env-vars only to variables the template declares; others are silently dropped."""
     declared = set(template["Resources"]["PredictFunction"]["Properties"]["Environment"]["Variables"])
-    # The AWS_* names are the runtime's own (region, credentials) or botocore's endpoint setting.
-    assert set(function_environment()) - declared <= {
-        "AWS_DEFAULT_REGION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
-    }
+    # The AWS_* names left are the Lambda runtime's own (region, credentials), not the template's.
+    runtime_own = {"AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert set(function_environment()) - declared <= runtime_own
+    assert "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME" in declared  # the local model server's URL
+
+
+@pytest.mark.parametrize(
+    ("region", "url_suffix"),
+    [("us-east-1", "amazonaws.com"), ("eu-west-1", "amazonaws.com"), ("cn-north-1", "amazonaws.com.cn"),
+     ("us-gov-west-1", "amazonaws.com"), ("ap-southeast-2", "amazonaws.com")],
+)  # fmt: skip
+def test_deployed_endpoint_url_is_the_one_botocore_resolves_anyway(
+    template: dict[str, Any], region: str, url_suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = template["Resources"]["PredictFunction"]["Properties"]["Environment"]["Variables"][
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"
+    ]
+    deployed = value["Fn::Sub"].replace("${AWS::Region}", region).replace("${AWS::URLSuffix}", url_suffix)
+
+    def resolved() -> str:
+        client = boto3.client("sagemaker-runtime", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+        return str(client.meta.endpoint_url)
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    default = resolved()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", deployed)
+    assert resolved() == default == deployed
 
 
 def test_function_runtime_and_tracing(template: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from tests.expectations import SEED
+from devstack.expectations import SEED
 from tests.support import expected_call, lambda_context, load_event, model_answer
 
 
