@@ -11,7 +11,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from model.packaging.archive import sha256_file
+from model.packaging.tarball import code_archive, sha256_file
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 HUB_FILES = [
@@ -42,10 +42,10 @@ def fetch_from_hub(repo_id: str, revision: str = "main") -> Path:
         raise ModelSourceError(f"cannot download {repo_id}@{revision} from the Hugging Face Hub: {exc}") from None
 
 
-def extract_archive(archive: Path) -> Path:
+def extract_archive(archive: Path, marker: str = "config.json") -> Path:
     """Extract a model.tar.gz once (keyed by its sha256) and return the directory."""
     target = EXTRACT_ROOT / sha256_file(archive)
-    if (target / "config.json").is_file():
+    if (target / marker).is_file():
         return target
     EXTRACT_ROOT.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix="extract-", dir=EXTRACT_ROOT))
@@ -56,6 +56,23 @@ def extract_archive(archive: Path) -> Path:
         raise ModelSourceError(f"{archive}: not a readable model.tar.gz ({exc})") from None
     partial.replace(target)
     return target
+
+
+def is_hub_id(spec: str) -> bool:
+    return not Path(spec).exists() and bool(HUB_ID.match(spec))
+
+
+def hub_direct_dir() -> Path:
+    """What a hub-direct endpoint's /opt/ml/model holds: the extracted code-only archive (code/ only).
+
+    The weights then come from HF_MODEL_ID, read by ``inference.model_fn`` as on the endpoint.
+    """
+    with tempfile.NamedTemporaryFile(suffix=".tar.gz", delete=False) as tmp:
+        tmp.write(code_archive())
+    try:
+        return extract_archive(Path(tmp.name), marker="code/inference.py")
+    finally:
+        Path(tmp.name).unlink()
 
 
 def resolve_model_dir(spec: str, revision: str = "main") -> Path:

@@ -23,7 +23,8 @@ EMBEDDED_MODEL = ROOT / "model" / "embedded"
 
 
 def event_names() -> list[str]:
-    return sorted(p.name for p in EVENTS_DIR.glob("*.json") if p.name != "env.json")
+    """The API Gateway events for PredictFunction (env.json and the custom resource's events aside)."""
+    return sorted(p.name for p in EVENTS_DIR.glob("*.json") if p.name != "env.json" and not p.name.startswith("code-"))
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -128,3 +129,10 @@ def tool(name: str) -> str:
     if found is None:
         pytest.fail(f"{name} is not installed: run `make install` (it lives in .venv-tools)")
     return found
+
+
+def count_writes(client: Any) -> list[str]:
+    writes: list[str] = []
+    for op in ("PutObject", "CreateMultipartUpload"):
+        client.meta.events.register(f"before-call.s3.{op}", lambda model, **kw: writes.append(model.name))
+    return writes

@@ -11,7 +11,13 @@ Errors: the toolkit answers 400 for *every* exception raised here, so messages s
 that tells the caller what happened: ``SP_BAD_INPUT:`` (the request is wrong) or
 ``SP_MODEL_FAILURE:`` (the model failed). The Lambda maps the first to 422 and the rest to 502.
 
+Weights: the archive root (packaged mode). A hub-direct endpoint's archive holds only ``code/``;
+then ``HF_MODEL_ID`` (at ``HF_MODEL_REVISION``) names the weights, as the toolkit's own loader reads
+them. The toolkit usually downloads them first and passes that directory; either way this
+``model_fn`` loads them.
+
 Settings (environment, read once by ``model_fn``):
+  HF_MODEL_ID, HF_MODEL_REVISION  hub-direct mode only (see above)
   SP_INFERENCE_PATH  int8 (default: dynamic int8 quantization of the Linear layers) | fp32
   SP_MAX_BATCH_SIZE  texts per forward pass, default 32
   SP_NUM_THREADS     torch intra-op threads, default: the CPUs this process may run on
@@ -19,6 +25,7 @@ Settings (environment, read once by ``model_fn``):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -83,8 +90,24 @@ def _host_threads() -> int:
         return os.cpu_count() or 1
 
 
+def _weights(model_dir: str) -> tuple[str, str | None]:
+    """(source, revision): the archive root when it holds a model, else HF_MODEL_ID at HF_MODEL_REVISION."""
+    if os.path.isfile(os.path.join(model_dir, "config.json")):
+        return model_dir, None
+    hub_id = os.environ.get("HF_MODEL_ID", "").strip()
+    if not hub_id:
+        raise ValueError(f"{model_dir} holds no config.json and HF_MODEL_ID is not set: no weights to load")
+    return hub_id, os.environ.get("HF_MODEL_REVISION", "").strip() or None
+
+
+def _code_digest() -> str:
+    """sha256 of this file, logged at load: which inference.py an endpoint runs."""
+    with open(__file__, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()[:12]
+
+
 def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
-    """Load tokenizer and model from ``model_dir`` (the extracted archive root)."""
+    """Load tokenizer and model from ``model_dir`` (the extracted archive root) or from HF_MODEL_ID."""
     started = time.perf_counter()
     inference_path = os.environ.get("SP_INFERENCE_PATH", "").strip() or DEFAULT_INFERENCE_PATH
     if inference_path not in INFERENCE_PATHS:
@@ -92,8 +115,9 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     batch_size = _env_int("SP_MAX_BATCH_SIZE", 32, 1, 1024)
     torch.set_num_threads(_env_int("SP_NUM_THREADS", _host_threads(), 1, 512))
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    source, revision = _weights(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+    model = AutoModelForSequenceClassification.from_pretrained(source, revision=revision)
     model.eval()
     if inference_path == "int8":
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
@@ -113,7 +137,11 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     _forward(loaded, ["warm up"])  # first-call allocations happen at load, not on a request
     loaded.load_seconds = time.perf_counter() - started
     log.info(
-        "model loaded: path=%s max_length=%d batch_size=%d threads=%d labels=%s in %.2fs",
+        "model loaded: inference.py sha256=%s weights=%s%s path=%s max_length=%d batch_size=%d threads=%d "
+        "labels=%s in %.2fs",
+        _code_digest(),
+        source,
+        f"@{revision}" if revision else "",
         inference_path,
         loaded.max_length,
         batch_size,

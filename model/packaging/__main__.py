@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from model.code.inference import DEFAULT_INFERENCE_PATH, INFERENCE_PATHS
-from model.packaging.archive import ModelDirError, build_archive, validate_model_dir
+from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
 from model.packaging.samconfig import SamConfigError, format_overrides, read_overrides, set_override
 from model.packaging.upload import UploadError, upload
@@ -23,8 +23,11 @@ def cmd_package(args: argparse.Namespace) -> int:
         source = fetch_from_hub(args.model, args.revision)
     validate_model_dir(source, load=not args.no_load_check)
     sha256 = build_archive(source, args.out)
+    code_out = args.out.with_name("code.tar.gz")
+    code_sha256 = build_code_archive(code_out)
     print(f"archive: {args.out}")
     print(f"sha256:  {sha256}")
+    print(f"code:    {code_out} (code only, as the stack uploads it in hub mode; sha256 {code_sha256})")
     if not args.bucket:
         return 0
     uri = upload(args.out, sha256, args.bucket, args.prefix, region=args.region)

@@ -1,22 +1,17 @@
 """Model directory checks and the deterministic ``model.tar.gz`` SageMaker loads.
 
 Layout (what the Hugging Face DLC expects): model files at the archive root, plus
-``code/inference.py`` (and ``code/requirements.txt`` when present). Entries are sorted, with mtime 0,
-uid/gid 0, no user names, mode 0644 (0755 for directories), and the gzip header carries no name and
-mtime 0, so the same inputs give the same sha256 on any machine.
+``code/inference.py`` (and ``code/requirements.txt`` when present), written deterministically by
+``tarball.write``.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
-import tarfile
 from pathlib import Path
 
-CODE_DIR = Path(__file__).resolve().parent.parent / "code"
-CODE_FILES = ("inference.py", "requirements.txt")
+from model.packaging.tarball import CODE_DIR, code_archive, code_entries, sha256_bytes, sha256_file, write
+
 WEIGHT_FILES = (
     "model.safetensors",
     "model.safetensors.index.json",
@@ -65,45 +60,22 @@ def _entries(model_dir: Path, code_dir: Path) -> list[tuple[str, Path]]:
         if relative.as_posix() in SKIPPED:
             continue
         entries.append((relative.as_posix(), path))
-    for name in CODE_FILES:
-        if (code_dir / name).is_file():
-            entries.append((f"code/{name}", code_dir / name))
-    return sorted(entries)
-
-
-def _info(name: str, size: int, is_dir: bool = False) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size = size
-    info.mtime = 0
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    info.mode = 0o755 if is_dir else 0o644
-    if is_dir:
-        info.type = tarfile.DIRTYPE
-    return info
+    return entries + code_entries(code_dir)
 
 
 def build_archive(model_dir: Path, out: Path, code_dir: Path = CODE_DIR) -> str:
     """Write ``out`` (model.tar.gz) and return its sha256. Written to a temp file, then renamed."""
-    entries = _entries(model_dir, code_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with (
-        partial.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        tar.addfile(_info("code", 0, is_dir=True))
-        for name, path in entries:
-            data = path.read_bytes()
-            tar.addfile(_info(name, len(data)), io.BytesIO(data))
+    with partial.open("wb") as raw:
+        write(_entries(model_dir, code_dir), raw)
     partial.replace(out)
     return sha256_file(out)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def build_code_archive(out: Path, code_dir: Path = CODE_DIR) -> str:
+    """Write the code-only archive (what the stack's custom resource uploads in hub mode); its sha256."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = code_archive(code_dir)
+    out.write_bytes(data)
+    return sha256_bytes(data)

@@ -25,7 +25,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from model.packaging.archive import sha256_file
+from model.packaging.tarball import sha256_file
 from model.training import base, card
 from model.training.data import LABELS, DataError, Example, read_tsv
 from model.training.evaluate import predict_labels

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 from devstack.batching import BatchSettings, DynamicBatcher
 from devstack.jsonlog import configure_json_logging
 from model.code import inference
-from model.source import ModelSourceError, resolve_model_dir
+from model.source import ModelSourceError, hub_direct_dir, is_hub_id, resolve_model_dir
 
 log = logging.getLogger("sentimentpulse.model_server")
 ACCOUNT = "123456789012"
@@ -65,8 +65,11 @@ def model_error(endpoint: str, original_status: int, message: str) -> web.Respon
 
 
 class ModelServer:
-    def __init__(self, model_spec: str, endpoint_name: str, batching: BatchSettings, faults: bool) -> None:
+    def __init__(
+        self, model_spec: str, endpoint_name: str, batching: BatchSettings, faults: bool, revision: str = "main"
+    ) -> None:
         self.model_spec = model_spec
+        self.revision = revision
         self.endpoint_name = endpoint_name
         self.batching = batching
         self.faults_enabled = faults
@@ -87,7 +90,11 @@ class ModelServer:
     async def _load(self) -> None:
         started = time.perf_counter()
         try:
-            model_dir = await asyncio.to_thread(resolve_model_dir, self.model_spec)
+            if is_hub_id(self.model_spec):  # as a hub-direct endpoint: code-only archive + HF_MODEL_ID
+                model_dir = await asyncio.to_thread(hub_direct_dir)
+                os.environ.update(HF_MODEL_ID=self.model_spec, HF_MODEL_REVISION=self.revision)
+            else:
+                model_dir = await asyncio.to_thread(resolve_model_dir, self.model_spec)
             self.loaded = await asyncio.to_thread(inference.model_fn, str(model_dir))
         except (ModelSourceError, OSError, ValueError) as exc:
             self.load_failed = True
@@ -203,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m devstack.server", description="SageMaker-compatible local model server (loopback)."
     )
     parser.add_argument("--model", required=True, help="model directory, model.tar.gz, or Hub id")
+    parser.add_argument("--revision", default="main", help="Hub revision for a Hub id (HF_MODEL_REVISION)")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--endpoint-name", default="sentimentpulse-local", help="name the runtime path accepts")
@@ -218,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors()
         )
         parser.error(problems)
-    server = ModelServer(args.model, args.endpoint_name, batching, args.enable_fault_injection)
+    server = ModelServer(args.model, args.endpoint_name, batching, args.enable_fault_injection, args.revision)
     log.info("model server starting", extra={"url": f"http://{args.host}:{args.port}", "model": args.model})
     web.run_app(make_app(server), host=args.host, port=args.port, print=None, access_log=None)
     return 1 if server.load_failed else 0

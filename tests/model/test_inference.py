@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 from model.code import inference
+from model.source import hub_direct_dir
 from tests.support import ROOT
 
 
@@ -124,3 +127,25 @@ def test_error_code_matches_the_lambda_adapter() -> None:
     from handler.endpoint import BAD_INPUT_CODE
 
     assert inference.BAD_INPUT == BAD_INPUT_CODE
+
+
+def test_one_model_fn_for_archive_weights_and_hub_weights(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hub-direct endpoints: /opt/ml/model holds only code/, and HF_MODEL_ID names the weights. Offline,
+    HF_MODEL_ID points at a local directory (from_pretrained reads a path the way it reads a Hub id)."""
+    code_only = hub_direct_dir()
+    assert sorted(p.relative_to(code_only).as_posix() for p in code_only.rglob("*") if p.is_file()) == [
+        "code/inference.py"
+    ]
+    monkeypatch.delenv("HF_MODEL_ID", raising=False)
+    with pytest.raises(ValueError, match="HF_MODEL_ID is not set"):
+        inference.model_fn(str(code_only))
+    monkeypatch.setenv("HF_MODEL_ID", str(tiny_model))
+    caplog.set_level(logging.INFO, logger="sentimentpulse.inference")
+    from_hub = inference.model_fn(str(code_only))
+    from_archive = inference.model_fn(str(tiny_model))  # weights in the archive win over HF_MODEL_ID
+    texts = {"inputs": ["good movie", "bad"]}
+    assert inference.predict_fn(texts, from_hub) == inference.predict_fn(texts, from_archive)
+    digest = hashlib.sha256(Path(inference.__file__).read_bytes()).hexdigest()[:12]
+    assert f"inference.py sha256={digest} weights={tiny_model}" in caplog.text

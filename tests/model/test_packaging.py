@@ -9,19 +9,17 @@ import os
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from devstack.stack import free_port, wait_ready
 from model.code import inference
 from model.packaging.archive import ModelDirError, build_archive, validate_model_dir
 from model.packaging.samconfig import read_overrides, set_override
 from model.packaging.upload import s3_key, upload
-from tests.support import ROOT
+from tests.support import ROOT, count_writes
 from tests.tiny_model import make_tiny_model
 
 BUCKET = "sentimentpulse-models"
@@ -90,22 +88,6 @@ def test_broken_model_dirs_are_named(tmp_path: Path, breakage: str, message: str
 
 
 # ---------------------------------------------------------------- S3 (moto's standalone server)
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/moto-api/", server, "moto server", timeout=60)
-        yield f"http://localhost:{port}"  # localhost, not 127.0.0.1: path-style S3 needs it
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 @pytest.fixture
 def s3(moto_url: str) -> Any:
     client = boto3.client(
@@ -114,13 +96,6 @@ def s3(moto_url: str) -> Any:
     with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
         client.create_bucket(Bucket=BUCKET)
     return client
-
-
-def count_writes(client: Any) -> list[str]:
-    writes: list[str] = []
-    for op in ("PutObject", "CreateMultipartUpload"):
-        client.meta.events.register(f"before-call.s3.{op}", lambda model, **kw: writes.append(model.name))
-    return writes
 
 
 def test_upload_is_content_addressed_and_skipped_when_present(s3: Any, tiny_model: Path, tmp_path: Path) -> None:

@@ -77,13 +77,63 @@ def test_function_may_only_invoke_this_stacks_endpoint(template: dict[str, Any])
     ]
 
 
-def test_sagemaker_role_reads_only_the_packaged_object(template: dict[str, Any]) -> None:
+def test_sagemaker_role_reads_only_the_packaged_object_or_the_stacks_code_archives(template: dict[str, Any]) -> None:
     statements = [s for owner, s in iam_statements(template) if owner == "SageMakerExecutionRole"]
     s3 = [s for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"]))]
-    assert len(s3) == 1 and as_list(s3[0]["Action"]) == ["s3:GetObject"]
-    resource = s3[0]["Resource"]["Fn::Sub"]
+    assert [as_list(s["Action"]) for s in s3] == [["s3:GetObject"], ["s3:GetObject"]]
+    packaged, hub = s3  # the two branches of one Fn::If on HasModelData
+    resource = packaged["Resource"]["Fn::Sub"]
     assert resource[0] == "arn:${AWS::Partition}:s3:::${ObjectPath}"
     assert resource[1]["ObjectPath"] == {"Fn::Select": [1, {"Fn::Split": ["s3://", {"Ref": "ModelDataUrl"}]}]}
+    assert hub["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${CodeArchiveBucket}/code/*"}
+
+
+def test_code_archive_function_writes_only_code_archives(template: dict[str, Any]) -> None:
+    statements = [s for owner, s in iam_statements(template) if owner == "CodeArchiveFunction"]
+    assert statements == [
+        {
+            "Sid": "WriteAndReadCodeArchivesOnly",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Resource": {"Fn::Sub": "${CodeArchiveBucket.Arn}/code/*"},
+        }
+    ]
+
+
+def test_hub_mode_runs_the_stacks_code_archive_packaged_mode_the_parameter(template: dict[str, Any]) -> None:
+    container = template["Resources"]["SageMakerModel"]["Properties"]["PrimaryContainer"]
+    assert container["ModelDataUrl"] == {
+        "Fn::If": ["HasModelData", {"Ref": "ModelDataUrl"}, {"Fn::GetAtt": ["CodeArchive", "Uri"]}]
+    }
+    env = container["Environment"]
+    assert env["HF_MODEL_ID"] == {"Fn::If": ["HasModelData", {"Ref": "AWS::NoValue"}, {"Ref": "HfModelId"}]}
+    assert env["HF_MODEL_REVISION"] == {"Fn::If": ["HasModelData", {"Ref": "AWS::NoValue"}, {"Ref": "HfModelRevision"}]}
+    assert template["Conditions"]["IsHubDirect"] == {"Fn::Equals": [{"Ref": "ModelDataUrl"}, ""]}
+    archive = template["Resources"]["CodeArchive"]
+    assert archive["Type"] == "Custom::CodeArchive" and archive["Condition"] == "IsHubDirect"
+    props = archive["Properties"]
+    assert props["ServiceToken"] == {"Fn::GetAtt": ["CodeArchiveFunction", "Arn"]}
+    assert props["Bucket"] == {"Ref": "CodeArchiveBucket"}
+    # A new function version whenever its code changes, so CloudFormation sends an Update.
+    assert props["CodeVersion"] == {"Ref": "CodeArchiveFunction.Version"}
+    fn = template["Resources"]["CodeArchiveFunction"]
+    assert fn["Properties"]["AutoPublishAlias"] == "live"
+    assert fn["Properties"]["Handler"] == "model.packaging.custom_resource.handler"
+    assert fn["Properties"]["Timeout"] <= 120  # a hung call fails the deploy in minutes, not an hour
+
+
+def test_code_archive_bucket_is_private_encrypted_versioned_and_tls_only(template: dict[str, Any]) -> None:
+    bucket = template["Resources"]["CodeArchiveBucket"]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    [deny] = template["Resources"]["CodeArchiveBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Action"] == "s3:*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_timeouts_are_bounded_below_api_gateway(template: dict[str, Any]) -> None:
@@ -183,11 +233,8 @@ def test_endpoint_modes(template: dict[str, Any]) -> None:
 
 
 def test_model_source_is_s3_or_pinned_hub_revision(template: dict[str, Any]) -> None:
-    container = template["Resources"]["SageMakerModel"]["Properties"]["PrimaryContainer"]
-    assert container["ModelDataUrl"]["Fn::If"][0] == "HasModelData"
-    env = container["Environment"]
+    env = template["Resources"]["SageMakerModel"]["Properties"]["PrimaryContainer"]["Environment"]
     assert env["HF_TASK"] == "text-classification"
-    assert env["HF_MODEL_ID"]["Fn::If"][0] == "HasModelData"
     assert template["Parameters"]["HfModelRevision"]["AllowedPattern"] == "^[0-9a-f]{40}$"
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 from devstack.lambda_package import zip_directory
+from model.packaging.archive import build_code_archive
 from tests.support import tool
 
 
@@ -44,6 +46,24 @@ def test_sam_build_makes_a_small_function_without_ml_dependencies(
     core = next((function_dir / "pydantic_core").glob("_pydantic_core*.so"))
     assert "cpython-313" in core.name and "x86_64" in core.name
     assert zip_directory(function_dir, tmp_path / "fn.zip") < 50 * 1024 * 1024  # Lambda's direct-upload limit
+    ours = {p.name for p in function_dir.iterdir() if not p.name.endswith((".dist-info", ".libs"))}
+    assert "devstack" not in ours and "model" not in ours and "tests" not in ours
+
+    # The custom resource's package: its handler, the tar writer and model/code/, nothing else; and it
+    # builds the same code archive as `make package-model` does from the source tree.
+    archive_dir = build_dir / "CodeArchiveFunction"
+    files = sorted(p.relative_to(archive_dir).as_posix() for p in archive_dir.rglob("*") if p.is_file())
+    assert files == [
+        "model/__init__.py",
+        "model/code/inference.py",
+        "model/packaging/__init__.py",
+        "model/packaging/custom_resource.py",
+        "model/packaging/tarball.py",
+    ]
+    probe = "from model.packaging.tarball import code_archive, sha256_bytes; print(sha256_bytes(code_archive()))"
+    built = run([sys.executable, "-c", probe], tmp_path, {**tool_env, "PYTHONPATH": str(archive_dir)})
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.strip() == build_code_archive(tmp_path / "code.tar.gz")
 
 
 def test_checkov_reports_no_failed_checks(root: Path, tool_env: dict[str, str]) -> None:
