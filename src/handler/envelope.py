@@ -22,8 +22,17 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def strict_json_loads(data: str) -> Any:
-    """json.loads that refuses duplicate keys (which one would win is a guess, so it is a 400)."""
-    return json.loads(data, object_pairs_hook=_reject_duplicate_keys)
+    """json.loads that refuses duplicate keys (which one would win is a guess, so it is a 400).
+
+    Every way parsing can fail is a ``JSONDecodeError`` (the client's 400): the parser itself raises
+    RecursionError on deep nesting and ValueError on integers past Python's digit limit.
+    """
+    try:
+        return json.loads(data, object_pairs_hook=_reject_duplicate_keys)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError, TypeError, MemoryError) as exc:
+        raise json.JSONDecodeError(f"unparseable JSON ({type(exc).__name__})", "", 0) from None
 
 
 def check_envelope(event: APIGatewayProxyEventV2) -> None:

@@ -84,3 +84,37 @@ def test_handler_never_answers_5xx_with_a_healthy_model(
     parsed = json.loads(response["body"])
     if response["statusCode"] >= 400:
         assert set(parsed) == {"error"}
+
+
+def _nested(depth: int, open_: str, close: str, leaf: str) -> bytes:
+    return (open_ * depth + leaf + close * depth).encode()
+
+
+adversarial_json = st.one_of(
+    # nesting far past the parser's recursion limit, as arrays, objects and inside the text field
+    st.integers(min_value=500, max_value=200_000).map(lambda d: _nested(d, "[", "]", "1")),
+    st.integers(min_value=500, max_value=100_000).map(lambda d: _nested(d, '{"a":', "}", "1")),
+    st.integers(min_value=500, max_value=100_000).map(lambda d: b'{"text": ' + _nested(d, "[", "]", '"x"') + b"}"),
+    # numbers: more digits than Python converts, exponents past float range, NaN and Infinity literals
+    st.integers(min_value=4_301, max_value=200_000).map(lambda n: b'{"text": ' + b"9" * n + b"}"),
+    st.sampled_from([b'{"text": 1e999999}', b'{"text": -1e-999999}', b'{"text": NaN}', b'{"text": -Infinity}']),
+    # keys: long, many, duplicated, invalid escapes and unpaired surrogates
+    st.integers(min_value=1, max_value=300_000).map(lambda n: json.dumps({"k" * n: 1, "text": "ok"}).encode()),
+    st.integers(min_value=1, max_value=60_000).map(lambda n: json.dumps({f"k{i}": i for i in range(n)}).encode()),
+    st.sampled_from([b'{"text": "a", "text": "b"}', b'{"\\ud800": 1}', b'{"text": "\\x41"}', b'{"text": "\\u12"}']),
+    # truncated and trailing garbage
+    st.binary(min_size=1, max_size=50).map(lambda b: b'{"text": "ok"}' + b),
+)
+
+
+@given(body=adversarial_json)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_parser_level_input_is_a_4xx_never_a_5xx(handler_app: Any, healthy: HealthyModel, body: bytes) -> None:
+    case = {"method": "POST", "path": "/prod/predict", "content_type": "application/json", "raw": body}
+    response = handler_app.lambda_handler(corpus_event(case), lambda_context())
+    assert 400 <= response["statusCode"] < 500, response["body"][:200]
+    error = json.loads(response["body"])["error"]
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):  # what the parser cannot read is always INVALID_JSON (or too large)
+        assert error["code"] in {"INVALID_JSON", "INVALID_ENCODING", "PAYLOAD_TOO_LARGE"}, error
