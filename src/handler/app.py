@@ -35,7 +35,7 @@ API_VERSION = "1.0.0"
 PREDICT_PATH = "/predict"
 
 settings = Settings.from_env()  # cold start: a misconfigured function fails here, loudly
-endpoint = SageMakerEndpoint(settings.endpoint_name, make_client(settings))
+endpoint = SageMakerEndpoint(settings.endpoint_name, make_client(settings), settings.max_attempts)
 
 
 app = HttpApiResolver(enable_validation=True, json_body_deserializer=strict_json_loads)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 API_GATEWAY_TIMEOUT_S = 30  # HTTP APIs stop waiting for the integration after 30 s
 ANSWER_MARGIN_S = 1.0  # time kept after the last SageMaker wait to build and return the error envelope
+MAX_BACKOFF_S = 0.5  # the adapter's jittered wait between attempts (endpoint.py)
 
 
 class ConfigError(RuntimeError):
@@ -34,12 +35,15 @@ class Settings(BaseModel):
         # Every attempt, retries included, must end early enough for the function to answer with its
         # error envelope before its own timeout (a bare Lambda timeout reaches the client as a 503
         # without our envelope); the function's timeout is below API Gateway's 30 s.
+        # Counted as if every attempt waited the full read timeout, plus the backoff between attempts.
         worst_case = self.max_attempts * (self.connect_timeout + self.read_timeout)
+        worst_case += (self.max_attempts - 1) * MAX_BACKOFF_S
         budget = self.function_timeout - ANSWER_MARGIN_S
         if worst_case > budget:
             raise ValueError(
-                f"SAGEMAKER_MAX_ATTEMPTS x (SAGEMAKER_CONNECT_TIMEOUT + SAGEMAKER_READ_TIMEOUT) = {worst_case:g}s "
-                f"exceeds FUNCTION_TIMEOUT_SECONDS ({self.function_timeout:g}s) minus {ANSWER_MARGIN_S:g}s to answer"
+                f"SAGEMAKER_MAX_ATTEMPTS x (SAGEMAKER_CONNECT_TIMEOUT + SAGEMAKER_READ_TIMEOUT) + backoff = "
+                f"{worst_case:g}s exceeds FUNCTION_TIMEOUT_SECONDS ({self.function_timeout:g}s) minus "
+                f"{ANSWER_MARGIN_S:g}s to answer"
             )
         return self
 

@@ -2,6 +2,12 @@
 
 It speaks the Hugging Face toolkit's wire format (`{"inputs": [...], "parameters": {...}}` →
 `[{"label", "score"}, ...]`) and turns every botocore failure into one of our exceptions.
+
+Retries are ours, not botocore's (the client makes exactly one attempt per call). botocore's
+standard mode would also retry a read timeout, which means the model was still computing: a second
+attempt repeats all that work on an endpoint that is already slow, and still ends in a 504. So only
+failures where the request never reached the model are retried: throttling, and a connection that
+could not be opened (connect timeout, connection refused). Everything else is answered at once.
 Locally, the standard botocore setting AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME points the same client
 at the local model server; there is no other code path.
 """
@@ -9,6 +15,8 @@ at the local model server; there is no other code path.
 from __future__ import annotations
 
 import json
+import random
+import time
 from typing import Any
 
 import boto3
@@ -23,7 +31,7 @@ from botocore.exceptions import (
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from .config import Settings
+from .config import MAX_BACKOFF_S, Settings
 from .exceptions import (
     InputRejectedError,
     ModelFailedError,
@@ -64,36 +72,52 @@ def make_client(settings: Settings) -> Any:
     config = Config(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
-        retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
+        retries={"mode": settings.retry_mode, "total_max_attempts": 1},  # retries: SageMakerEndpoint
         tcp_keepalive=True,
     )
     return boto3.client("sagemaker-runtime", config=config)
 
 
+class _NotReached(Exception):
+    """The request never reached the model (throttled, or no connection): safe to send again."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 class SageMakerEndpoint:
-    def __init__(self, endpoint_name: str, client: Any) -> None:
+    def __init__(self, endpoint_name: str, client: Any, max_attempts: int = 1) -> None:
         self.endpoint_name = endpoint_name
+        self.max_attempts = max_attempts
         self._client = client
 
     def classify(self, texts: list[str]) -> list[ModelPrediction]:
-        payload = json.dumps({"inputs": texts, "parameters": {"truncation": True}}, ensure_ascii=False)
+        body = json.dumps({"inputs": texts, "parameters": {"truncation": True}}, ensure_ascii=False).encode("utf-8")
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return _parse(self._invoke(body), expected=len(texts))
+            except _NotReached as failure:
+                if attempt == self.max_attempts:
+                    raise failure.error from None
+                time.sleep(random.uniform(0, MAX_BACKOFF_S))
+        raise AssertionError("unreachable: max_attempts >= 1")
+
+    def _invoke(self, body: bytes) -> bytes:
         try:
             response = self._client.invoke_endpoint(
-                EndpointName=self.endpoint_name,
-                ContentType="application/json",
-                Accept="application/json",
-                Body=payload.encode("utf-8"),
+                EndpointName=self.endpoint_name, ContentType="application/json", Accept="application/json", Body=body
             )
-            raw = response["Body"].read()
+            raw: bytes = response["Body"].read()
         except ClientError as exc:
-            raise _from_client_error(exc) from exc
-        except ReadTimeoutError as exc:
+            error = _from_client_error(exc)
+            raise (_NotReached(error) if isinstance(error, ModelThrottledError) else error) from exc
+        except ReadTimeoutError as exc:  # the model may still be computing: never sent again
             raise ModelTimeoutError("read timeout") from exc
         except (ConnectTimeoutError, EndpointConnectionError) as exc:
-            raise ModelUnavailableError(type(exc).__name__) from exc
+            raise _NotReached(ModelUnavailableError(type(exc).__name__)) from exc
         except BotoCoreError as exc:
             raise ModelUnavailableError(type(exc).__name__) from exc
-        return _parse(raw, expected=len(texts))
+        return raw
 
 
 def _from_client_error(exc: ClientError) -> Exception:

@@ -73,12 +73,16 @@ def test_model_failures_are_502(faulty: LocalStack, api: Http, mode: str, status
     assert elapsed < BOUND_S
 
 
-def test_slow_model_is_504_within_the_bound(faulty: LocalStack, api: Http) -> None:
+def test_slow_model_is_504_within_the_bound_and_never_sent_twice(faulty: LocalStack, api: Http) -> None:
+    model = Http(faulty.model_url)
+    before = model.get_json("/_local/stats")["invocations"]
     inject(faulty, "none", delay_s=READ_TIMEOUT_S + 2)
     status, _, body, elapsed = timed_predict(api)
     assert status == 504
     assert_clean_error(body, "MODEL_TIMEOUT")
     assert elapsed < BOUND_S
+    # A read timeout means the model was computing: a retry would do that work again.
+    assert model.get_json("/_local/stats")["invocations"] - before == 1
 
 
 def test_throttled_model_is_503_with_retry_after_after_bounded_retries(faulty: LocalStack, api: Http) -> None:

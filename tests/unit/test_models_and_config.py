@@ -77,8 +77,8 @@ def test_timeouts_that_outlive_api_gateway_are_refused() -> None:
 
 
 def test_timeout_check_uses_the_functions_own_timeout() -> None:
-    # 2 x (1 + 12) s = 26 s: inside API Gateway's 30 s, but past the function's 25 s. The old check
-    # against 29 s let this through, and the request then died as a bare Lambda timeout.
+    # 2 x (1 + 12) s + 0.5 s backoff = 26.5 s: inside API Gateway's 30 s, but past the function's 25 s.
+    # The old check against 29 s let this through, and the request then died as a bare Lambda timeout.
     env = function_environment() | {
         "FUNCTION_TIMEOUT_SECONDS": "25",
         "SAGEMAKER_READ_TIMEOUT": "12",
@@ -86,7 +86,7 @@ def test_timeout_check_uses_the_functions_own_timeout() -> None:
     }
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
-    assert "26s exceeds FUNCTION_TIMEOUT_SECONDS (25s)" in str(info.value)
+    assert "26.5s exceeds FUNCTION_TIMEOUT_SECONDS (25s)" in str(info.value)
     # The same SageMaker settings fit a function allowed 28 s.
     assert Settings.from_env(env | {"FUNCTION_TIMEOUT_SECONDS": "28"}).read_timeout == 12
 

@@ -62,15 +62,18 @@ def test_client_errors(
     retry_after: str | None,
 ) -> None:
     secret = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/secret-endpoint"
-    # Stubber answers above botocore's retry loop: one stubbed answer is one call.
-    stubber.add_client_error(
-        "invoke_endpoint",
-        service_error_code=error_code,
-        service_message=f"Endpoint {secret} said no",
-        http_status_code=http_status,
-        modeled_fields=extra,
-        expected_params=expected_call([SEED]),
-    )
+    # One stubbed answer is one call. Only throttling is sent again (SAGEMAKER_MAX_ATTEMPTS = 2): the
+    # Stubber fails the test on a call it has no answer for, and on an answer left unused.
+    attempts = 2 if error_code == "ThrottlingException" else 1
+    for _ in range(attempts):
+        stubber.add_client_error(
+            "invoke_endpoint",
+            service_error_code=error_code,
+            service_message=f"Endpoint {secret} said no",
+            http_status_code=http_status,
+            modeled_fields=extra,
+            expected_params=expected_call([SEED]),
+        )
     got_status, headers, body = invoke(handler_app)
     assert got_status == status
     assert body["error"]["code"] == code
@@ -79,23 +82,36 @@ def test_client_errors(
 
 
 @pytest.mark.parametrize(
-    ("exc", "status", "code"),
+    ("exc", "status", "code", "attempts"),
     [
-        (ReadTimeoutError(endpoint_url="http://model/invocations"), 504, "MODEL_TIMEOUT"),
-        (ConnectTimeoutError(endpoint_url="http://model/invocations"), 503, "MODEL_UNAVAILABLE"),
-        (EndpointConnectionError(endpoint_url="http://model/invocations"), 503, "MODEL_UNAVAILABLE"),
+        # the model may still be computing: sending it again would double the work, so never
+        (ReadTimeoutError(endpoint_url="http://model/invocations"), 504, "MODEL_TIMEOUT", 1),
+        # the request never reached the model: one more attempt
+        (ConnectTimeoutError(endpoint_url="http://model/invocations"), 503, "MODEL_UNAVAILABLE", 2),
+        (EndpointConnectionError(endpoint_url="http://model/invocations"), 503, "MODEL_UNAVAILABLE", 2),
     ],
 )
 def test_transport_errors(
-    handler_app: Any, monkeypatch: pytest.MonkeyPatch, exc: Exception, status: int, code: str
+    handler_app: Any, monkeypatch: pytest.MonkeyPatch, exc: Exception, status: int, code: str, attempts: int
 ) -> None:
+    calls: list[dict[str, Any]] = []
+
     def raise_it(**kwargs: Any) -> None:
+        calls.append(kwargs)
         raise exc
 
     monkeypatch.setattr(handler_app.endpoint._client, "invoke_endpoint", raise_it)
     got_status, _, body = invoke(handler_app)
     assert (got_status, body["error"]["code"]) == (status, code)
+    assert len(calls) == attempts
     assert_no_leak(body, "http://model")
+
+
+def test_botocore_itself_makes_one_attempt(handler_app: Any) -> None:
+    """Retries are the adapter's decision alone; botocore's own loop would also resend read timeouts."""
+    config = handler_app.endpoint._client.meta.config
+    assert config.retries["total_max_attempts"] == 1
+    assert handler_app.endpoint.max_attempts == handler_app.settings.max_attempts == 2
 
 
 @pytest.mark.parametrize(
