@@ -4,6 +4,12 @@ Requests put their texts on a queue; one loop takes every request that queued up
 was busy (up to ``max_batch_size`` texts, optionally waiting ``max_wait_ms`` for more), runs one
 ``predict_fn`` call for all of them on a worker thread (never on the event loop) and hands each
 request its own slice back. A lone request is never delayed; under load, batches form by themselves.
+
+Overload: the queue holds at most ``max_queue_texts`` texts; past that ``submit`` raises ``Overloaded``
+at once (the server answers a fast 503 + Retry-After) instead of letting latency grow until callers
+time out. ``max_batch_size`` is a hard cap: a request larger than it is split, and a request that
+does not fit the forming batch waits for the next one. A request whose caller disconnected, or
+that waited past ``max_queue_ms`` (its caller's read timeout), is dropped before it reaches the model.
 """
 
 from __future__ import annotations
@@ -33,6 +39,18 @@ class BatchSettings(BaseModel):
         le=1000.0,
         description="extra wait to fill a batch; 0 = take what queued up while the model was busy",
     )
+    max_queue_texts: int = Field(default=512, ge=1, le=1_000_000, description="texts waiting, at most")
+    max_queue_ms: float = Field(
+        default=10_000.0, gt=0.0, le=600_000.0, description="a request waiting longer is dropped (caller gave up)"
+    )
+
+
+class Overloaded(Exception):
+    """The queue is full: answer at once (503 + Retry-After) rather than queue without bound."""
+
+
+class Dropped(Exception):
+    """The request was not computed: its caller disconnected or its deadline passed while it waited."""
 
 
 @dataclass
@@ -42,6 +60,8 @@ class BatchStats:
     model_calls: int = 0
     largest_batch: int = 0
     busy_seconds: float = 0.0
+    shed: int = 0  # refused at once: queue full
+    dropped: int = 0  # taken off the queue uncomputed: caller gone or deadline passed
     batch_sizes: dict[int, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -51,6 +71,8 @@ class BatchStats:
             "model_calls": self.model_calls,
             "largest_batch": self.largest_batch,
             "busy_seconds": round(self.busy_seconds, 3),
+            "shed": self.shed,
+            "dropped": self.dropped,
             "batch_sizes": dict(sorted(self.batch_sizes.items())),
         }
 
@@ -59,6 +81,8 @@ class BatchStats:
 class _Pending:
     texts: list[str]
     future: asyncio.Future[list[dict[str, Any]]]
+    deadline: float
+    alive: Callable[[], bool]
 
 
 class DynamicBatcher:
@@ -67,6 +91,8 @@ class DynamicBatcher:
         self.settings = settings
         self.stats = BatchStats()
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._carry: _Pending | None = None  # did not fit the last batch: first in the next one
+        self.queued_texts = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
         self._task: asyncio.Task[None] | None = None
 
@@ -80,30 +106,67 @@ class DynamicBatcher:
                 await self._task
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def submit(self, texts: list[str]) -> list[dict[str, Any]]:
+    async def submit(self, texts: list[str], alive: Callable[[], bool] = lambda: True) -> list[dict[str, Any]]:
+        """Predictions for ``texts``, in order. ``alive`` tells whether the caller is still there."""
         if not texts:
             return []
-        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(texts, future))
-        return await future
+        if self.queued_texts + len(texts) > self.settings.max_queue_texts:
+            self.stats.shed += 1
+            raise Overloaded(f"{self.queued_texts} texts queued, limit {self.settings.max_queue_texts}")
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + self.settings.max_queue_ms / 1000
+        step = self.settings.max_batch_size
+        pending = [
+            _Pending(texts[i : i + step], loop.create_future(), deadline, alive) for i in range(0, len(texts), step)
+        ]
+        for item in pending:
+            self.queued_texts += len(item.texts)
+            self._queue.put_nowait(item)
+        chunks = await asyncio.gather(*(item.future for item in pending))
+        return [prediction for chunk in chunks for prediction in chunk]
+
+    def _usable(self, item: _Pending) -> bool:
+        """Take ``item`` off the queue; False (and the caller told) when it must not reach the model."""
+        self.queued_texts -= len(item.texts)
+        if item.future.done():
+            return False
+        if time.monotonic() > item.deadline or not item.alive():
+            self.stats.dropped += 1
+            item.future.set_exception(Dropped("caller gone or deadline passed"))
+            return False
+        return True
+
+    async def _next(self, timeout: float | None) -> _Pending | None:
+        if self._carry is not None:
+            item, self._carry = self._carry, None
+            return item
+        if not self._queue.empty():  # requests that arrived while the model was busy
+            return self._queue.get_nowait()
+        if timeout is not None and timeout <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout=timeout)
+        except TimeoutError:
+            return None
 
     async def _collect(self) -> list[_Pending]:
-        first = await self._queue.get()
-        batch, size = [first], len(first.texts)
+        batch: list[_Pending] = []
+        while not batch:
+            first = await self._next(None)
+            if first is not None and self._usable(first):
+                batch.append(first)
+        size = len(batch[0].texts)
         deadline = time.monotonic() + self.settings.max_wait_ms / 1000
         while size < self.settings.max_batch_size:
-            if not self._queue.empty():  # requests that arrived while the model was busy
-                item = self._queue.get_nowait()
-            else:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), timeout=remaining)
-                except TimeoutError:
-                    break
-            batch.append(item)
-            size += len(item.texts)
+            item = await self._next(deadline - time.monotonic())
+            if item is None:
+                break
+            if size + len(item.texts) > self.settings.max_batch_size:
+                self._carry = item  # the cap is hard: it opens the next batch
+                break
+            if self._usable(item):
+                batch.append(item)
+                size += len(item.texts)
         return batch
 
     async def _run(self) -> None:

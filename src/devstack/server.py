@@ -27,7 +27,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from devstack.batching import BatchSettings, DynamicBatcher
+from devstack.batching import BatchSettings, Dropped, DynamicBatcher, Overloaded
 from devstack.jsonlog import configure_json_logging
 from model.code import inference
 from model.source import ModelSourceError, hub_direct_dir, is_hub_id, resolve_model_dir
@@ -43,6 +43,10 @@ class Fault(BaseModel):
     mode: Literal["none", "error", "garbage", "wrong-schema", "throttle"] = "none"
     # delay_s slows any mode down (with "none": a slow but healthy model)
     delay_s: float = Field(default=0.0, ge=0.0, le=120.0)
+
+
+def _connected(request: web.Request) -> bool:
+    return request.transport is not None and not request.transport.is_closing()
 
 
 def runtime_error(status: int, error_type: str, body: dict[str, Any]) -> web.Response:
@@ -172,10 +176,19 @@ class ModelServer:
         body = await request.read()
         try:
             data = inference.input_fn(body, request.headers.get("Content-Type", inference.JSON))
-            predictions = await self.batcher.submit(data["inputs"])
+            predictions = await self.batcher.submit(data["inputs"], alive=lambda: _connected(request))
             if fault.mode == "wrong-schema":
                 predictions = [{"sentiment": p["label"]} for p in predictions]
             payload = inference.output_fn(predictions, request.headers.get("Accept", inference.JSON))
+        except Overloaded:
+            # SageMaker's answer when an endpoint is past its capacity: throttled, come back shortly.
+            self._log(endpoint, 429, 0, started, error="overloaded")
+            response = runtime_error(429, "ThrottlingException", {"message": "Rate exceeded: the model queue is full"})
+            response.headers["Retry-After"] = "1"
+            return response
+        except Dropped:
+            self._log(endpoint, 503, 0, started, error="dropped")
+            return runtime_error(503, "ServiceUnavailable", {"message": "The request waited too long and was dropped"})
         except (inference.InputError, inference.ModelFailure) as exc:
             # The HF toolkit answers 400 for every exception raised by the hooks.
             self._log(endpoint, 424, 0, started, error=str(exc).split(":", 1)[0])
@@ -216,11 +229,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint-name", default="sentimentpulse-local", help="name the runtime path accepts")
     parser.add_argument("--max-batch-size", type=int, default=defaults.max_batch_size, help="texts per model call")
     parser.add_argument("--max-wait-ms", type=float, default=defaults.max_wait_ms, help="batch fill wait")
+    parser.add_argument("--max-queue-texts", type=int, default=defaults.max_queue_texts, help="queue bound (texts)")
+    parser.add_argument(
+        "--max-queue-ms", type=float, default=defaults.max_queue_ms, help="drop requests waiting longer"
+    )
     parser.add_argument("--enable-fault-injection", action="store_true", help="expose POST /_local/fault (tests)")
     args = parser.parse_args(argv)
     configure_json_logging()
     try:
-        batching = BatchSettings(max_batch_size=args.max_batch_size, max_wait_ms=args.max_wait_ms)
+        batching = BatchSettings(
+            max_batch_size=args.max_batch_size,
+            max_wait_ms=args.max_wait_ms,
+            max_queue_texts=args.max_queue_texts,
+            max_queue_ms=args.max_queue_ms,
+        )
     except ValidationError as exc:
         problems = "; ".join(
             f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors()

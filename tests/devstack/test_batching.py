@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from devstack.batching import BatchSettings, DynamicBatcher
+from devstack.batching import BatchSettings, Dropped, DynamicBatcher, Overloaded
 
 
 def echo_model(calls: list[list[str]], delay: float = 0.02) -> Any:
@@ -87,3 +87,65 @@ def test_model_failure_reaches_every_waiting_request_and_the_loop_survives() -> 
 def test_settings_are_validated(settings: dict[str, float]) -> None:
     with pytest.raises(ValidationError):
         BatchSettings.model_validate(settings)
+
+
+def test_the_batch_cap_is_hard_and_large_requests_are_split() -> None:
+    calls: list[list[str]] = []
+    batcher = DynamicBatcher(echo_model(calls), BatchSettings(max_batch_size=32))
+    requests = [[f"r{r}t{t}" for t in range(size)] for r, size in enumerate([20, 20, 20, 100, 5, 31])]
+    results = asyncio.run(run_concurrently(batcher, requests))
+    assert [[p["label"] for p in result] for result in results] == [[t.upper() for t in r] for r in requests]
+    assert max(len(call) for call in calls) <= 32  # never exceeded, even by a request that does not fit
+    assert sorted(t for call in calls for t in call) == sorted(t for r in requests for t in r)  # each text once
+
+
+def test_a_full_queue_refuses_at_once() -> None:
+    calls: list[list[str]] = []
+
+    async def scenario() -> tuple[list[Any], float]:
+        batcher = DynamicBatcher(echo_model(calls, delay=0.3), BatchSettings(max_batch_size=8, max_queue_texts=10))
+        batcher.start()
+        try:
+            first = asyncio.ensure_future(batcher.submit(["a"] * 8))  # taken by the model at once
+            await asyncio.sleep(0.05)
+            queued = asyncio.ensure_future(batcher.submit(["b"] * 8))  # waits: 8 of 10 queued
+            await asyncio.sleep(0.01)
+            started = time.perf_counter()
+            with pytest.raises(Overloaded):
+                await batcher.submit(["c"] * 3)  # 8 + 3 > 10
+            refused_in = time.perf_counter() - started
+            results = await asyncio.gather(first, queued)
+            assert batcher.stats.shed == 1 and batcher.queued_texts == 0
+            return results, refused_in
+        finally:
+            await batcher.stop()
+
+    results, refused_in = asyncio.run(scenario())
+    assert refused_in < 0.05  # no waiting behind the busy model
+    assert [len(r) for r in results] == [8, 8]
+    assert all(text != "c" for call in calls for text in call)  # the refused texts were never computed
+
+
+def test_gone_and_expired_requests_never_reach_the_model() -> None:
+    calls: list[list[str]] = []
+
+    async def scenario() -> None:
+        settings = BatchSettings(max_batch_size=4, max_queue_ms=100)
+        batcher = DynamicBatcher(echo_model(calls, delay=0.3), settings)
+        batcher.start()
+        try:
+            busy = asyncio.ensure_future(batcher.submit(["busy"] * 4))
+            await asyncio.sleep(0.05)
+            gone = asyncio.ensure_future(batcher.submit(["gone"], alive=lambda: False))
+            late = asyncio.ensure_future(batcher.submit(["late"]))  # waits 0.25 s > 100 ms behind "busy"
+            for waiting in (gone, late):
+                with pytest.raises(Dropped):
+                    await waiting
+            assert len(await busy) == 4
+            assert await batcher.submit(["fresh"]) == [{"label": "FRESH", "score": 1.0}]
+            assert batcher.stats.dropped == 2
+        finally:
+            await batcher.stop()
+
+    asyncio.run(scenario())
+    assert calls == [["busy"] * 4, ["fresh"]]
