@@ -116,7 +116,7 @@ def test_a_full_queue_refuses_at_once() -> None:
             refused_in = time.perf_counter() - started
             results = await asyncio.gather(first, queued)
             assert batcher.stats.shed == 1 and batcher.queued_texts == 0
-            return results, refused_in
+            return list(results), refused_in
         finally:
             await batcher.stop()
 
