@@ -137,13 +137,14 @@ class LocalApi(ThreadingHTTPServer):
 class RequestHandler(BaseHTTPRequestHandler):
     server: LocalApi
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # socketserver sets TCP_NODELAY on each connection
 
     def _handle(self) -> None:
         started = time.perf_counter()
         length = int(self.headers.get("Content-Length") or 0)
         if length > API_GATEWAY_MAX_BODY:
+            self.close_connection = True  # the unread body makes the connection unusable
             self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
-            self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
         event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
@@ -169,16 +170,18 @@ class RequestHandler(BaseHTTPRequestHandler):
         )
 
     def _send(self, status: int, headers: dict[str, str], data: bytes, cookies: list[str] | None = None) -> None:
-        self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
-        for name, value in headers.items():
-            if name not in {"content-length", "connection", "transfer-encoding"}:
-                self.send_header(name, value)
-        for cookie in cookies or []:
-            self.send_header("set-cookie", cookie)
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        """Status line, headers and body in one write (with TCP_NODELAY): no Nagle / delayed-ACK stall."""
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+        lines = [f"{self.protocol_version} {status} {phrase}", f"Date: {self.date_time_string()}"]
+        lines += [
+            f"{k}: {v}" for k, v in headers.items() if k not in {"content-length", "connection", "transfer-encoding"}
+        ]
+        lines += [f"set-cookie: {cookie}" for cookie in cookies or []]
+        lines.append(f"content-length: {len(data)}")
+        if self.close_connection:
+            lines.append("connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
+        self.wfile.write(head if self.command == "HEAD" else head + data)
 
     def __getattr__(self, name: str) -> Any:
         # Every method goes to the function, as with an HTTP API $default route.
