@@ -102,8 +102,9 @@ eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA; PAT
 bench: $(VENV)/.installed ## Inference benchmark (docs/benchmarks.md); QUICK=1 for the CI smoke mode
 	$(PY) -m model.bench --data "$(DATA)/dev.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
 
-load: $(VENV)/.installed ## Bounded load test against the local stack (loopback only)
+load: $(VENV)/.installed ## Bounded load test against the local stack, then the knee (docs/load-knee.md)
 	$(PY) -m devstack.load --model "$(MODEL)"
+	$(PY) -m devstack.knee --model "$(MODEL)"
 
 clean: ## Remove build outputs (keeps the venvs)
 	rm -rf .aws-sam build dist bench-results

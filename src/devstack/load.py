@@ -65,6 +65,7 @@ class LoadResult:
     requests: int = 0
     texts: int = 0
     errors: int = 0
+    shed: int = 0  # answered 503 (throttled or unavailable): fast refusals, counted in errors too
     mismatches: int = 0
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
@@ -86,6 +87,7 @@ class LoadResult:
             "requests": self.requests,
             "texts": self.texts,
             "errors": self.errors,
+            "shed": self.shed,
             "mismatches": self.mismatches,
             "seconds": round(self.seconds, 2),
             "requests_per_s": round(self.requests / self.seconds, 1) if self.seconds else 0.0,
@@ -149,6 +151,7 @@ def run_load(stack: LocalStack, requests: int, concurrency: int, max_seconds: fl
             result.latencies_ms.append(elapsed)
             if status != 200:
                 result.errors += 1
+                result.shed += status == 503
             elif not ok:
                 result.mismatches += 1
         result.seconds = time.perf_counter() - started
