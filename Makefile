@@ -21,7 +21,7 @@ REGION ?= $(AWS_DEFAULT_REGION)
 TRANSFORMERS_VERSION ?= 4.51.3
 DEVICE ?= cpu
 STACK ?= sentimentpulse
-PATHS ?= fp32,int8
+PATHS ?= fp32,bf16,int8
 PYTEST_ARGS ?=
 
 .PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench load clean
@@ -96,7 +96,7 @@ image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (R
 train: $(VENV)/.installed ## Fine-tune the pinned encoder on DATA/train.tsv, select on DATA/dev.tsv (resumable)
 	$(PY) -m model.training.train --data "$(DATA)" --out model/embedded --work build/train-work
 
-eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA; PATHS (default fp32,int8: parity)
+eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA; PATHS (default fp32,bf16,int8: parity)
 	$(PY) -m model.training.evaluate --model "$(MODEL)" --data "$(DATA)" --paths "$(PATHS)"
 
 bench: $(VENV)/.installed ## Inference benchmark (docs/benchmarks.md); QUICK=1 for the CI smoke mode

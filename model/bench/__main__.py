@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="SST-2 dev.tsv")
     parser.add_argument("--config", type=Path, required=True, help="directory with the full-size config + tokenizer")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="where the results go")
-    parser.add_argument("--path", choices=inference.INFERENCE_PATHS, default="int8", help="path for server/stack runs")
+    parser.add_argument("--path", choices=inference.INFERENCE_PATHS, default="fp32", help="path for server/stack runs")
     parser.add_argument("--quick", action="store_true", help="CI smoke mode: tiny sizes, no timing claims")
     args = parser.parse_args(argv)
     for needed in (args.data, args.config / "config.json"):

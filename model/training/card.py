@@ -61,8 +61,8 @@ def render(record: dict[str, Any]) -> str:
     lines += [
         "",
         "Reproduce: `make train` (the command that wrote this card). Re-measure: `make eval`",
-        "(accuracy, F1, confusion matrix through `model/code/inference.py`); `make eval PATHS=fp32,int8`",
-        "for the int8 parity figures.",
+        "(accuracy, F1, confusion matrix through `model/code/inference.py`) on every inference path, with",
+        "each path's label agreement with fp32.",
         "",
         "## Base encoder (provenance)",
         "",

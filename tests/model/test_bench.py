@@ -24,13 +24,17 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
     setups = {s["name"]: s for s in report["setups"]}
-    assert {"pipeline per request", "pipeline(list, batch_size=32)", "predict_fn fp32", "predict_fn int8"} <= set(
-        setups
-    )
+    assert {
+        "pipeline per request",
+        "pipeline(list, batch_size=32)",
+        "predict_fn fp32",
+        "predict_fn bf16",
+        "predict_fn int8",
+    } <= set(setups)
     assert all(s["sentences_per_s"] > 0 and s["x_pipeline"] > 0 for s in setups.values())
     assert setups["predict_fn int8"]["latency_short"]["p50_ms"] > 0
     assert setups["predict_fn int8"]["pct_of_fp32_roof"] > 0
-    assert report["server_path"] == "int8"
+    assert report["server_path"] == "fp32"
     assert [p["concurrency"] for p in report["server"]] == [1, 8, 32]
     assert all(p["sentences_per_s"] > 0 for p in report["server"])
     assert report["roofline"]["gemm_fp32_gflops"] > 0

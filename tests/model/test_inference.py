@@ -17,7 +17,7 @@ from model.source import hub_direct_dir
 from tests.support import ROOT
 
 
-@pytest.fixture(scope="module", params=["fp32", "int8"])
+@pytest.fixture(scope="module", params=list(inference.INFERENCE_PATHS))
 def loaded(request: pytest.FixtureRequest, tiny_model: Path) -> Iterator[inference.LoadedModel]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SP_INFERENCE_PATH", request.param)
