@@ -136,3 +136,19 @@ def count_writes(client: Any) -> list[str]:
     for op in ("PutObject", "CreateMultipartUpload"):
         client.meta.events.register(f"before-call.s3.{op}", lambda model, **kw: writes.append(model.name))
     return writes
+
+
+def moto_bucket(moto_url: str, bucket: str, versioned: bool = False) -> Any:
+    """An S3 client on moto's server, with ``bucket`` created (and versioned when asked)."""
+    import contextlib
+
+    import boto3
+
+    client = boto3.client(
+        "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(Bucket=bucket)
+    if versioned:
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return client

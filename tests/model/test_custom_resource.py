@@ -3,7 +3,6 @@ CloudFormation's pre-signed response URL."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import tarfile
@@ -13,14 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from devstack.stack import free_port
 from model.packaging import custom_resource
 from model.packaging.archive import build_archive, build_code_archive
 from model.packaging.tarball import code_archive, sha256_bytes
-from tests.support import EVENTS_DIR, count_writes
+from tests.support import EVENTS_DIR, count_writes, moto_bucket
 
 BUCKET = "sentimentpulse-code-archives"
 RESPONSE_FIELDS = {
@@ -72,13 +70,7 @@ def cloudformation() -> Iterator[CloudFormation]:
 
 @pytest.fixture
 def s3(moto_url: str) -> Any:
-    client = boto3.client(
-        "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
-    )
-    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
-        client.create_bucket(Bucket=BUCKET)
-    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    return client
+    return moto_bucket(moto_url, BUCKET, versioned=True)
 
 
 def event(cloudformation: CloudFormation, request_type: str, **changes: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -12,14 +11,13 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from model.code import inference
 from model.packaging.archive import ModelDirError, build_archive, validate_model_dir
 from model.packaging.samconfig import read_overrides, set_override
 from model.packaging.upload import s3_key, upload
-from tests.support import ROOT, count_writes
+from tests.support import ROOT, count_writes, moto_bucket
 from tests.tiny_model import make_tiny_model
 
 BUCKET = "sentimentpulse-models"
@@ -90,12 +88,7 @@ def test_broken_model_dirs_are_named(tmp_path: Path, breakage: str, message: str
 # ---------------------------------------------------------------- S3 (moto's standalone server)
 @pytest.fixture
 def s3(moto_url: str) -> Any:
-    client = boto3.client(
-        "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
-    )
-    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
-        client.create_bucket(Bucket=BUCKET)
-    return client
+    return moto_bucket(moto_url, BUCKET)
 
 
 def test_upload_is_content_addressed_and_skipped_when_present(s3: Any, tiny_model: Path, tmp_path: Path) -> None:
