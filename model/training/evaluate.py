@@ -29,17 +29,25 @@ class Report:
     f1_macro: float
     confusion: dict[str, dict[str, int]]  # gold -> predicted -> count
     agreement_with_first: float | None = None
+    load_seconds: float | None = None  # model_fn, warm-up included
 
 
-def predict_labels(model_dir: Path, texts: list[str], path: str) -> list[str]:
+def load(model_dir: Path, path: str) -> inference.LoadedModel:
     os.environ["SP_INFERENCE_PATH"] = path
-    loaded = inference.model_fn(str(model_dir))
+    return inference.model_fn(str(model_dir))
+
+
+def labels_of(loaded: inference.LoadedModel, texts: list[str]) -> list[str]:
     labels: list[str] = []
     step = 256
-    for start in tqdm(range(0, len(texts), step), desc=f"eval {path}", unit="batch", file=sys.stderr):
+    for start in tqdm(range(0, len(texts), step), desc=f"eval {loaded.inference_path}", unit="batch", file=sys.stderr):
         chunk = texts[start : start + step]
         labels.extend(p["label"] for p in inference.predict_fn({"inputs": chunk, "parameters": {}}, loaded))
     return labels
+
+
+def predict_labels(model_dir: Path, texts: list[str], path: str) -> list[str]:
+    return labels_of(load(model_dir, path), texts)
 
 
 def score(path: str, gold: list[str], predicted: list[str]) -> Report:
@@ -75,6 +83,8 @@ def render(report: Report) -> str:
     ]
     for gold in LABELS:
         lines.append(f"    {gold:>10} {report.confusion[gold]['NEGATIVE']:>9} {report.confusion[gold]['POSITIVE']:>9}")
+    if report.load_seconds is not None:
+        lines.append(f"  model_fn load {report.load_seconds:.2f} s (warm-up included)")
     if report.agreement_with_first is not None:
         lines.append(f"  label agreement with the first path: {report.agreement_with_first * 100:.2f} %")
     return "\n".join(lines)
@@ -103,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     reports: list[Report] = []
     first: list[str] | None = None
     for path in paths:
-        predicted = predict_labels(model_dir, texts, path)
+        loaded = load(model_dir, path)
+        predicted = labels_of(loaded, texts)
         report = score(path, gold, predicted)
+        report.load_seconds = loaded.load_seconds
         if first is None:
             first = predicted
         else:
