@@ -112,7 +112,7 @@ def assemble(rootfs: Path, prefix: Path, function_dir: Path) -> None:
          "--implementation", "cp", "--only-binary=:all:", *RUNTIME_PACKAGES],
         check=True,
     )  # fmt: skip
-    binaries = elf_files(lang) + elf_files(function_dir)
+    binaries = elf_files(lang) + elf_files(function_dir) + [BUSYBOX]  # a non-static busybox needs libc
     libraries = shared_libraries(binaries, lang)
     print(f"copying {len(libraries)} shared libraries found by ldd over {len(binaries)} binaries", file=sys.stderr)
     for library in sorted(libraries):
