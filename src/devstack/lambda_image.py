@@ -112,6 +112,8 @@ def assemble(rootfs: Path, prefix: Path, function_dir: Path) -> None:
          "--implementation", "cp", "--only-binary=:all:", *RUNTIME_PACKAGES],
         check=True,
     )  # fmt: skip
+    # The real runtime ships its boto3 compiled; so does this one (pip ran under another Python).
+    subprocess.run([str(prefix / "bin" / "python3.13"), "-m", "compileall", "-q", "-j0", str(site)], check=True)
     binaries = elf_files(lang) + elf_files(function_dir) + [BUSYBOX]  # a non-static busybox needs libc
     libraries = shared_libraries(binaries, lang)
     print(f"copying {len(libraries)} shared libraries found by ldd over {len(binaries)} binaries", file=sys.stderr)

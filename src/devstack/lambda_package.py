@@ -78,3 +78,51 @@ def measure(quick: bool) -> LambdaPackage:
         check=True,
     ).stdout.strip()
     return LambdaPackage(import_ms=statistics.median(runs), import_python=version, zip_mb=zip_mb)
+
+
+IMPORT_PROBE = "import time; t = time.perf_counter(); import handler.app; print((time.perf_counter() - t) * 1000)"
+
+
+def cold_import_in_image(function_dir: Path, runs: int, image: str) -> list[float]:
+    """ms to import handler.app in fresh Lambda-image containers, /var/task mounted read-only as on Lambda."""
+    env = [
+        arg
+        for k, v in function_environment({"POWERTOOLS_TRACE_DISABLED": "false"}).items()
+        for arg in ("-e", f"{k}={v}")
+    ]
+    times = []
+    for _ in range(runs):
+        out = subprocess.run(
+            ["docker", "run", "--rm", "-v", f"{function_dir}:/var/task:ro", *env,
+             "--entrypoint", "/var/lang/bin/python3.13", image, "-c", IMPORT_PROBE],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import shutil
+
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.lambda_package",
+        description="Cold import of handler.app on Python 3.13 in the Lambda image, with and without bytecode.",
+    )
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--image", default="public.ecr.aws/lambda/python:3.13-x86_64")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        built = build_function(Path(tmp) / "with-bytecode")
+        bare = Path(tmp) / "without-bytecode"
+        shutil.copytree(built, bare, ignore=shutil.ignore_patterns("__pycache__"))
+        for name, directory in (("without bytecode", bare), ("with bytecode", built)):
+            size = zip_directory(directory, Path(tmp) / f"{directory.name}.zip") / 1e6
+            times = cold_import_in_image(directory, args.runs, args.image)
+            print(f"{name:<17} zip {size:.2f} MB  cold import p50 {statistics.median(times):.0f} ms  "
+                  f"(runs: {', '.join(f'{t:.0f}' for t in times)})")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

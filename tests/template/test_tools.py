@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devstack import lambda_image
 from devstack.lambda_package import zip_directory
 from model.packaging.archive import build_code_archive
 from tests.support import tool
@@ -46,6 +47,13 @@ def test_sam_build_makes_a_small_function_without_ml_dependencies(
     core = next((function_dir / "pydantic_core").glob("_pydantic_core*.so"))
     assert "cpython-313" in core.name and "x86_64" in core.name
     assert zip_directory(function_dir, tmp_path / "fn.zip") < 50 * 1024 * 1024  # Lambda's direct-upload limit
+    try:  # with a CPython 3.13 on the machine, the package ships bytecode compiled by it
+        lambda_image.find_python313(None)
+    except lambda_image.ImageError:
+        pass
+    else:
+        assert (function_dir / "handler" / "__pycache__" / "app.cpython-313.pyc").is_file()
+        assert (function_dir / "pydantic" / "__pycache__" / "main.cpython-313.pyc").is_file()
     ours = {p.name for p in function_dir.iterdir() if not p.name.endswith((".dist-info", ".libs"))}
     assert "devstack" not in ours and "model" not in ours and "tests" not in ours
 
