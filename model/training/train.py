@@ -31,8 +31,10 @@ from model.training.data import LABELS, DataError, Example, read_tsv
 from model.training.evaluate import predict_labels
 from model.training.loop import Encoded, HyperParams, fine_tune
 
-# Copied from the verified base unchanged: what both transformers 4.x (the DLC) and 5.x read.
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
+# Copied from the verified base unchanged: what both transformers 4.x (the DLC) and 5.x read. The fast
+# tokenizer needs no vocab.txt (tokenizer.json holds the vocabulary), and that file is byte-identical to
+# the shared data's DistilBERT vocab.txt, which the project must not carry a copy of.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
 def encode(tokenizer: Any, examples: list[Example], max_length: int) -> Encoded:
