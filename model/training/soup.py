@@ -16,32 +16,36 @@ import torch
 from model.training.loop import Encoded, accuracy
 
 
-def average(paths: list[Path]) -> dict[str, torch.Tensor]:
-    total: dict[str, torch.Tensor] = {}
-    for path in paths:
-        for name, tensor in torch.load(path, weights_only=True).items():
-            if tensor.is_floating_point():
-                total[name] = total.get(name, torch.zeros_like(tensor)) + tensor / len(paths)
-            else:
-                total[name] = tensor
-    return total
+def _load(path: Path) -> dict[str, torch.Tensor]:
+    state: dict[str, torch.Tensor] = torch.load(path, weights_only=True)
+    return state
+
+
+def _mean(total: dict[str, torch.Tensor], count: int) -> dict[str, torch.Tensor]:
+    return {name: t / count if t.is_floating_point() else t for name, t in total.items()}
+
+
+def _add(total: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {name: t + state[name] if t.is_floating_point() else t for name, t in total.items()}
 
 
 def greedy(model: Any, ranked: list[tuple[int, float, Path]], dev: Encoded, pad_id: int) -> dict[str, Any]:
-    """``ranked``: (step, dev accuracy, snapshot) best first. Loads the soup into ``model``; returns its record."""
-    members = [ranked[0]]
+    """``ranked``: (step, dev accuracy, snapshot) best first. Loads the soup into ``model``; returns its record.
+
+    Each snapshot is read once; the soup is kept as a running sum of its members' weights.
+    """
+    steps = [ranked[0][0]]
+    total = _load(ranked[0][2])
     best = ranked[0][1]
-    for candidate in ranked[1:]:
-        model.load_state_dict(average([path for _, _, path in [*members, candidate]]))
+    for step, _, path in ranked[1:]:
+        candidate = _add(total, _load(path))
+        model.load_state_dict(_mean(candidate, len(steps) + 1))
         score = accuracy(model, dev, pad_id)
         kept = score >= best
-        print(
-            f"soup: + step {candidate[0]} -> dev accuracy {score * 100:.2f} % ({'kept' if kept else 'dropped'})",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(f"soup: + step {step} -> dev accuracy {score * 100:.2f} % ({'kept' if kept else 'dropped'})",
+              file=sys.stderr, flush=True)  # fmt: skip
         if kept:
-            members.append(candidate)
-            best = score
-    model.load_state_dict(average([path for _, _, path in members]))
-    return {"steps": [step for step, _, _ in members], "dev_accuracy": best}
+            steps.append(step)
+            total, best = candidate, score
+    model.load_state_dict(_mean(total, len(steps)))
+    return {"steps": steps, "dev_accuracy": best}

@@ -26,7 +26,7 @@ from devstack import lambda_image
 from devstack.client import post_json
 from devstack.expectations import BATCH, EXPECTED, SEED
 from devstack.lambda_env import ROOT, function_environment
-from devstack.stack import DEFAULT_MODEL, _stop, free_port, wait_ready
+from devstack.stack import DEFAULT_MODEL, free_port, stop_process, wait_ready
 
 EVENTS = ROOT / "events"
 SAM = ROOT / ".venv-tools" / "bin" / "sam"
@@ -134,7 +134,7 @@ def run(model: str, log: IO[Any]) -> list[Row]:
             return rows + call_api(api_port)
         finally:
             for process in reversed(processes):
-                _stop(process)
+                stop_process(process)
 
 
 def _wait_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 180) -> None:

@@ -55,7 +55,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], what: str, timeout: f
     raise RuntimeError(f"{what} was not ready after {timeout:.0f}s")
 
 
-def _stop(process: subprocess.Popen[bytes] | None) -> None:
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
     if process is None or process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)
@@ -99,7 +99,7 @@ class LocalStack:
         wait_ready(f"{self.model_url}/ping", self.model_server, "the model server", timeout, self.progress)
 
     def stop_model_server(self) -> None:
-        _stop(self.model_server)
+        stop_process(self.model_server)
 
     def start_api(self, timeout: float = 120) -> None:
         overrides = [f"--env={k}={v}" for k, v in self.function_env.items()]
@@ -120,8 +120,8 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        _stop(self.api)
-        _stop(self.model_server)
+        stop_process(self.api)
+        stop_process(self.model_server)
 
     def alive(self) -> bool:
         return all(p is not None and p.poll() is None for p in (self.model_server, self.api))
