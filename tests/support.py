@@ -15,6 +15,7 @@ from botocore.response import StreamingBody
 
 from devstack.lambda_env import TIMEOUT_VARIABLE, LambdaContext, function_environment
 from devstack.stack import LocalStack, free_port
+from handler.contract import MAX_REQUEST_TOKENS
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
@@ -47,7 +48,10 @@ def expected_call(texts: list[str], endpoint: str = "sentimentpulse-local") -> d
         "EndpointName": endpoint,
         "ContentType": "application/json",
         "Accept": "application/json",
-        "Body": json.dumps({"inputs": texts, "parameters": {"truncation": True}}, ensure_ascii=False).encode(),
+        "Body": json.dumps(
+            {"inputs": texts, "parameters": {"truncation": True, "max_total_tokens": MAX_REQUEST_TOKENS}},
+            ensure_ascii=False,
+        ).encode(),
     }
 
 
@@ -114,11 +118,9 @@ class Http:
         return json.loads(raw)
 
 
-def start_stack(tmp_path: Path, **kwargs: Any) -> LocalStack:
+def start_stack(tmp_path: Path, model: Path = EMBEDDED_MODEL, **kwargs: Any) -> LocalStack:
     log = (tmp_path / "stack.log").open("wb")
-    stack = LocalStack(
-        model=str(EMBEDDED_MODEL), api_port=free_port(), model_port=free_port(), concurrency=2, log=log, **kwargs
-    )
+    stack = LocalStack(model=str(model), api_port=free_port(), model_port=free_port(), concurrency=2, log=log, **kwargs)
     return stack.start()
 
 

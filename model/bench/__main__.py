@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from devstack import lambda_package
+from devstack import budget, lambda_package
 from model.bench import measure, render, serving
 from model.bench.results import BenchResult
 from model.code import inference
@@ -39,9 +39,13 @@ def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
         log("baselines: HF pipeline per request and on a list")
         setups = measure.pipeline_baselines(model_dir, sentences[: 8 if quick else 200])
         long_source = " ".join(sentences)[:2000]
+        # The worst request the API accepts (quick mode: a smaller one, for a smoke run).
+        worst_case = measure.worst_case_texts(sentences, 1024 if quick else budget.MAX_REQUEST_TOKENS)
         for path in inference.INFERENCE_PATHS:
             log(f"project: predict_fn {path}")
-            setups.append(measure.inference_path(model_dir, path, batch_texts, long_source, 5 if quick else 200))
+            setups.append(
+                measure.inference_path(model_dir, path, batch_texts, long_source, 5 if quick else 200, worst_case)
+            )
         log("roofline: GEMM GFLOP/s and FLOPs per sentence")
         result = BenchResult(
             machine={
@@ -54,6 +58,7 @@ def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
             setups=setups,
             roofline=measure.roofline(model_dir, batch_texts, quick),
             server_path=server_path,
+            worst_case_tokens=512 * len(worst_case),
         )
         log(f"local model server ({server_path}) and local stack")
         short = result.setup(f"predict_fn {server_path}").latency_short

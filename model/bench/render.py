@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from devstack.budget import Projection
 from model.bench.results import BenchResult, Latency
 
 
@@ -40,6 +41,14 @@ def _notes(result: BenchResult) -> list[str]:
             notes.append(
                 f"{s.name}: {s.achieved_gflops:.0f} GFLOP/s ({s.pct_of_fp32_roof:.0f} % of the fp32 roof); "
                 f"model_fn cold start {s.cold_start_s:.2f} s"
+            )
+    for s in result.setups:
+        if s.worst_case_s is not None:
+            threads = int(result.machine["threads"])
+            notes.append(
+                Projection(
+                    s.name.removeprefix("predict_fn "), s.worst_case_s, threads, result.worst_case_tokens
+                ).describe()
             )
     if result.local_stack is not None:
         stack = result.local_stack

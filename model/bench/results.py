@@ -24,6 +24,7 @@ class Setup:
     cold_start_s: float | None = None
     latency_short: Latency | None = None  # the seed sentence
     latency_128_tokens: Latency | None = None
+    worst_case_s: float | None = None  # one request of `BenchResult.worst_case_tokens` tokens (texts of 512)
     achieved_gflops: float | None = None
     pct_of_fp32_roof: float | None = None
 
@@ -60,6 +61,7 @@ class BenchResult:
     setups: list[Setup]
     roofline: Roofline
     server_path: str
+    worst_case_tokens: int = 0
     server: list[ServerPoint] = field(default_factory=list)
     local_stack: StackOverhead | None = None
     lambda_package: LambdaPackage | None = None

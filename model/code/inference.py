@@ -9,7 +9,12 @@ Wire format (the toolkit's): request ``{"inputs": str | [str], "parameters": {..
 
 Errors: the toolkit answers 400 for *every* exception raised here, so messages start with a code
 that tells the caller what happened: ``SP_BAD_INPUT:`` (the request is wrong) or
-``SP_MODEL_FAILURE:`` (the model failed). The Lambda maps the first to 422 and the rest to 502.
+``SP_MODEL_FAILURE:`` (the model failed). The Lambda maps the first to 422 (413 for the token
+budget below) and the rest to 502.
+
+Compute budget: ``parameters.max_total_tokens`` (optional, sent by the Lambda from its public
+contract) caps the tokens one request may make the model compute, counted after truncation. A
+request over it is refused before any forward pass with ``SP_BAD_INPUT: SP_TOKEN_BUDGET: ...``.
 
 Weights: the archive root (packaged mode). A hub-direct endpoint's archive holds only ``code/``;
 then ``HF_MODEL_ID`` (at ``HF_MODEL_REVISION``) names the weights, as the toolkit's own loader reads
@@ -39,6 +44,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 BAD_INPUT = "SP_BAD_INPUT"
 MODEL_FAILURE = "SP_MODEL_FAILURE"
+OVER_BUDGET = "SP_TOKEN_BUDGET"
 INFERENCE_PATHS = ("fp32", "bf16", "int8")
 # fp32 is exact. On the embedded model, int8 agrees with fp32 on 95.30 % of dev labels and bf16 on
 # 99.89 % (`make eval PATHS=fp32,bf16,int8`, docs/benchmarks.md): neither is a safe default for every
@@ -54,6 +60,14 @@ class InputError(ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"{BAD_INPUT}: {message}")
+
+
+class TokenBudgetExceeded(InputError):
+    """The request's texts hold more tokens (after truncation) than ``parameters.max_total_tokens``."""
+
+    def __init__(self, tokens: int, budget: int) -> None:
+        super().__init__(f"{OVER_BUDGET}: {tokens} tokens over the budget of {budget}")
+        self.tokens, self.budget = tokens, budget
 
 
 class ModelFailure(RuntimeError):
@@ -140,7 +154,7 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
         inference_path=inference_path,
         load_seconds=0.0,
     )
-    _forward(loaded, ["warm up"])  # first-call allocations happen at load, not on a request
+    _forward(loaded, encode(loaded, ["warm up"]))  # first-call allocations happen at load, not on a request
     loaded.load_seconds = time.perf_counter() - started
     log.info(
         "model loaded: inference.py sha256=%s weights=%s%s path=%s max_length=%d batch_size=%d threads=%d "
@@ -179,7 +193,24 @@ def input_fn(input_data: bytes | str, content_type: str = JSON, context: Any = N
         parameters = {}
     if not isinstance(parameters, dict):
         raise InputError('"parameters" must be an object')
+    budget = parameters.get("max_total_tokens")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
+        raise InputError('"parameters.max_total_tokens" must be a positive integer')
     return {"inputs": texts, "parameters": parameters}
+
+
+def encode(loaded: LoadedModel, texts: list[str]) -> list[list[int]]:
+    """Token ids per text, truncated to the model's maximum length (what the model will compute)."""
+    ids: list[list[int]] = loaded.tokenizer(texts, truncation=True, max_length=loaded.max_length)["input_ids"]
+    return ids
+
+
+def check_budget(encoded: list[list[int]], parameters: dict[str, Any]) -> None:
+    """Refuse a request whose tokens exceed ``parameters.max_total_tokens`` (validated by ``input_fn``)."""
+    budget = parameters.get("max_total_tokens")
+    tokens = sum(len(ids) for ids in encoded)
+    if budget is not None and tokens > budget:
+        raise TokenBudgetExceeded(tokens, budget)
 
 
 def collate(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -196,11 +227,10 @@ def collate(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torc
     return input_ids, attention_mask
 
 
-def _forward(loaded: LoadedModel, texts: list[str]) -> list[dict[str, Any]]:
+def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, Any]]:
     tokenizer = loaded.tokenizer
-    encoded = tokenizer(texts, truncation=True, max_length=loaded.max_length)["input_ids"]
-    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-    results: list[dict[str, Any]] = [{} for _ in texts]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    results: list[dict[str, Any]] = [{} for _ in encoded]
     pad_id = tokenizer.pad_token_id or 0
     with torch.inference_mode():
         for start in range(0, len(order), loaded.batch_size):
@@ -218,8 +248,10 @@ def predict_fn(data: dict[str, Any], loaded: LoadedModel, context: Any = None) -
     texts: list[str] = data["inputs"]
     if not texts:
         return []
+    encoded = encode(loaded, texts)
+    check_budget(encoded, data.get("parameters") or {})
     try:
-        return _forward(loaded, texts)
+        return _forward(loaded, encoded)
     except Exception as exc:  # report as a model failure, never as the caller's fault
         log.exception("inference failed")
         raise ModelFailure(type(exc).__name__) from exc

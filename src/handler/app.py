@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import logic
 from .config import Settings
-from .contract import ErrorDetail, ErrorInfo, ErrorResponse, Prediction, PredictRequest
+from .contract import MAX_REQUEST_TOKENS, ErrorDetail, ErrorInfo, ErrorResponse, Prediction, PredictRequest
 from .endpoint import SageMakerEndpoint, make_client
 from .envelope import strict_json_loads
 from .exceptions import (
@@ -35,7 +35,7 @@ API_VERSION = "1.0.0"
 PREDICT_PATH = "/predict"
 
 settings = Settings.from_env()  # cold start: a misconfigured function fails here, loudly
-endpoint = SageMakerEndpoint(settings.endpoint_name, make_client(settings), settings.max_attempts)
+endpoint = SageMakerEndpoint(settings.endpoint_name, make_client(settings), MAX_REQUEST_TOKENS, settings.max_attempts)
 
 
 app = HttpApiResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
@@ -47,7 +47,7 @@ _ERROR_RESPONSES: dict[int, Any] = {
     }
     for status, description in (
         (400, "Malformed JSON or bad encoding"),
-        (413, "Body over the size limit"),
+        (413, "Body over the size limit, or texts over the token budget (x-max-request-tokens)"),
         (415, "Content type is not application/json"),
         (422, "Body does not match the schema"),
         (502, "The model failed or answered nonsense"),

@@ -15,6 +15,12 @@ from pydantic.json_schema import SkipJsonSchema
 MAX_TEXT_CHARS = 5000
 MAX_TEXTS = 64
 MAX_BODY_BYTES = 1_048_576  # 1 MiB of (decoded) request body
+# The compute budget: tokens one request may make the model compute, counted by the endpoint's own
+# tokenizer after truncation to the model's maximum length (512). Sized so that the worst accepted
+# request finishes within half the 10 s read timeout on the smallest endpoint the template allows
+# (serverless, 3072 MB), from `make bench`'s fp32 cost per token; README "Request limits" shows the
+# arithmetic. 64 texts of 5,000 characters (32,768 tokens) would take ~5x that.
+MAX_REQUEST_TOKENS = 6144
 # One rule for validation and for the OpenAPI document (JSON Schema regexes and Python's `re` agree
 # on this syntax): no control characters except tab, CR and LF, and at least one visible character
 # (not whitespace, not a zero-width or bidi format mark).
@@ -44,13 +50,20 @@ Text = Annotated[
 
 
 class PredictRequest(BaseModel):
-    """Exactly one of `text` (one string) or `texts` (1..64 strings)."""
+    """Exactly one of `text` (one string) or `texts` (1..64 strings), within the token budget."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [{"text": "This product is amazing, I loved it!"}],
             "oneOf": [{"required": ["text"]}, {"required": ["texts"]}],
+            "description": (
+                f"Exactly one of `text` or `texts`. All texts together may hold at most {MAX_REQUEST_TOKENS} "
+                "tokens (x-max-request-tokens), as the model counts them after truncating each text to "
+                "512 tokens; a request over that budget is refused with 413 TOO_MANY_TOKENS. English "
+                "prose runs at about 4 to 5 characters per token."
+            ),
+            "x-max-request-tokens": MAX_REQUEST_TOKENS,
         },
     )
 

@@ -39,11 +39,13 @@ from .exceptions import (
     ModelThrottledError,
     ModelTimeoutError,
     ModelUnavailableError,
+    TooManyTokensError,
 )
 
 # model/code/inference.py prefixes its error messages with these codes. The HF toolkit turns every
 # exception into a 400, so this prefix is how a bad input is told apart from a model failure.
 BAD_INPUT_CODE = "SP_BAD_INPUT"
+OVER_BUDGET_CODE = "SP_TOKEN_BUDGET"  # a bad input: over parameters.max_total_tokens
 
 _UNAVAILABLE_CODES = {
     "ValidationError",  # endpoint does not exist (or not in this region/account)
@@ -86,13 +88,16 @@ class _NotReached(Exception):
 
 
 class SageMakerEndpoint:
-    def __init__(self, endpoint_name: str, client: Any, max_attempts: int = 1) -> None:
+    def __init__(self, endpoint_name: str, client: Any, max_total_tokens: int, max_attempts: int = 1) -> None:
         self.endpoint_name = endpoint_name
         self.max_attempts = max_attempts
+        # The endpoint counts tokens with the model's own tokenizer and refuses a request over this.
+        self.parameters = {"truncation": True, "max_total_tokens": max_total_tokens}
         self._client = client
 
     def classify(self, texts: list[str]) -> list[ModelPrediction]:
-        body = json.dumps({"inputs": texts, "parameters": {"truncation": True}}, ensure_ascii=False).encode("utf-8")
+        payload = {"inputs": texts, "parameters": self.parameters}
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return _parse(self._invoke(body), expected=len(texts))
@@ -125,6 +130,8 @@ def _from_client_error(exc: ClientError) -> Exception:
     code = str(error.get("Code", ""))
     if code == "ModelError":
         original = str(exc.response.get("OriginalMessage") or error.get("Message") or "")
+        if OVER_BUDGET_CODE in original:
+            return TooManyTokensError("model counted tokens over the budget")
         if BAD_INPUT_CODE in original:
             return InputRejectedError("model reported bad input")
         return ModelFailedError(f"ModelError, original status {exc.response.get('OriginalStatusCode')}")

@@ -49,6 +49,11 @@ class PayloadTooLargeError(SentimentPulseError):
     status, code, message = 413, "PAYLOAD_TOO_LARGE", "The request body is larger than the limit."
 
 
+class TooManyTokensError(SentimentPulseError):
+    status, code = 413, "TOO_MANY_TOKENS"
+    message = "The texts hold more tokens than one request may (x-max-request-tokens); send them in several requests."
+
+
 class UnsupportedMediaTypeError(SentimentPulseError):
     status, code, message = 415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as Content-Type: application/json."
 

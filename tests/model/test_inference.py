@@ -124,9 +124,30 @@ def test_imports_only_stdlib_torch_and_transformers() -> None:
 
 
 def test_error_code_matches_the_lambda_adapter() -> None:
-    from handler.endpoint import BAD_INPUT_CODE
+    from handler.endpoint import BAD_INPUT_CODE, OVER_BUDGET_CODE
 
     assert inference.BAD_INPUT == BAD_INPUT_CODE
+    assert inference.OVER_BUDGET == OVER_BUDGET_CODE
+
+
+def test_token_budget_counts_truncated_tokens(loaded: inference.LoadedModel) -> None:
+    """The budget is what the model computes: tokens after truncation to 512, [CLS] and [SEP] included."""
+    long_text = "good movie " * 600  # 1,200 words, truncated to 512 tokens
+    counted = [len(ids) for ids in inference.encode(loaded, [long_text, "good"])]
+    assert counted == [512, 3]
+    budget = sum(counted)
+    assert_predictions(
+        run_hooks(loaded, {"inputs": [long_text, "good"], "parameters": {"max_total_tokens": budget}}), 2
+    )
+    with pytest.raises(inference.TokenBudgetExceeded, match=f"^{inference.BAD_INPUT}: {inference.OVER_BUDGET}: 515 "):
+        run_hooks(loaded, {"inputs": [long_text, "good"], "parameters": {"max_total_tokens": budget - 1}})
+
+
+@pytest.mark.parametrize("budget", [0, -1, 1.5, "100", True])
+def test_token_budget_must_be_a_positive_integer(budget: Any) -> None:
+    body = json.dumps({"inputs": "a", "parameters": {"max_total_tokens": budget}}).encode()
+    with pytest.raises(inference.InputError, match="max_total_tokens"):
+        inference.input_fn(body, "application/json")
 
 
 def test_one_model_fn_for_archive_weights_and_hub_weights(

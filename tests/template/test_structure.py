@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.budget import SMALLEST_SERVERLESS_MB
 from devstack.lambda_env import function_environment
 from handler.config import Settings
 
@@ -222,7 +223,10 @@ def test_function_log_group_is_the_one_lambda_writes_to(template: dict[str, Any]
 
 def test_endpoint_modes(template: dict[str, Any]) -> None:
     assert template["Parameters"]["EndpointMode"]["AllowedValues"] == ["serverless", "realtime"]
-    assert template["Parameters"]["ServerlessMemorySizeMB"]["AllowedValues"] == [1024, 2048, 3072, 4096, 5120, 6144]
+    # The smallest size is the one the token budget is sized for (README, Request limits).
+    sizes = template["Parameters"]["ServerlessMemorySizeMB"]["AllowedValues"]
+    assert sizes == [3072, 4096, 5120, 6144]
+    assert min(sizes) == SMALLEST_SERVERLESS_MB
     variant = template["Resources"]["EndpointConfig"]["Properties"]["ProductionVariants"][0]
     assert variant["ServerlessConfig"]["Fn::If"][0] == "IsServerless"
     assert variant["ContainerStartupHealthCheckTimeoutInSeconds"]["Fn::If"][0] == "IsRealtime"

@@ -43,6 +43,17 @@ def assert_no_leak(body: dict[str, Any], *secrets: str) -> None:
             "INPUT_REJECTED",
             None,
         ),
+        (
+            "ModelError",
+            424,
+            {
+                "OriginalStatusCode": 400,
+                "OriginalMessage": "SP_BAD_INPUT: SP_TOKEN_BUDGET: 7000 tokens over the budget of 6144",
+            },
+            413,
+            "TOO_MANY_TOKENS",
+            None,
+        ),
         ("ValidationError", 400, {}, 503, "MODEL_UNAVAILABLE", "5"),
         ("ThrottlingException", 400, {}, 503, "MODEL_THROTTLED", "2"),
         ("ServiceUnavailable", 503, {}, 503, "MODEL_UNAVAILABLE", "5"),
