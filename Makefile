@@ -22,6 +22,7 @@ TRANSFORMERS_VERSION ?= 4.51.3
 DEVICE ?= cpu
 STACK ?= sentimentpulse
 PATHS ?= fp32,bf16,int8
+INFERENCE_PATH ?= fp32
 PYTEST_ARGS ?=
 
 .PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench load clean
@@ -71,7 +72,7 @@ build: install ## sam build (python3.13 wheels, works with any local Python)
 
 deploy: install ## package-model -> sam build -> sam deploy (needs AWS credentials and BUCKET)
 	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<s3 bucket for model.tar.gz> (or run 'sam deploy --guided' for hub-direct mode)"; exit 2; }
-	$(PY) -m model.packaging package --model "$(MODEL)" --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
+	$(PY) -m model.packaging package --model "$(MODEL)" --inference-path "$(INFERENCE_PATH)" --parity-data "$(DATA)/dev.tsv" --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
 	$(SAM) build
 	$(SAM) deploy --config-env "$(CONFIG_ENV)" --region "$(REGION)" --parameter-overrides $$($(PY) -m model.packaging overrides --samconfig samconfig.toml --config-env "$(CONFIG_ENV)" --image-uri "$$($(PY) -m model.packaging image-uri --region $(REGION) --transformers-version $(TRANSFORMERS_VERSION) --device $(DEVICE))")
 
@@ -87,8 +88,8 @@ lambda-image: install ## Build public.ecr.aws/lambda/python:3.13-x86_64 locally 
 sam-local: install ## Every event through sam local start-lambda + start-api in Docker, checked (table)
 	$(PY) -m devstack.sam_local --model "$(MODEL)"
 
-package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...
-	$(PY) -m model.packaging package --model "$(MODEL)" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
+package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...; INFERENCE_PATH=bf16|int8 must pass the parity gate on DATA/dev.tsv
+	$(PY) -m model.packaging package --model "$(MODEL)" --inference-path "$(INFERENCE_PATH)" --parity-data "$(DATA)/dev.tsv" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
 
 image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (REGION, TRANSFORMERS_VERSION, DEVICE)
 	$(PY) -m model.packaging image-uri --region "$(REGION)" --transformers-version "$(TRANSFORMERS_VERSION)" --device "$(DEVICE)"

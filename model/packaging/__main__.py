@@ -7,11 +7,14 @@ import sys
 from pathlib import Path
 
 from model.code.inference import DEFAULT_INFERENCE_PATH, INFERENCE_PATHS
+from model.packaging import parity
 from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
+from model.packaging.parity import REFERENCE
 from model.packaging.samconfig import SamConfigError, format_overrides, read_overrides, set_override
 from model.packaging.upload import UploadError, upload
 from model.source import HUB_ID, ModelSourceError, fetch_from_hub
+from model.training.data import DataError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_OUT = ROOT / "build" / "model" / "model.tar.gz"
@@ -22,6 +25,21 @@ def cmd_package(args: argparse.Namespace) -> int:
     if not source.exists() and HUB_ID.match(args.model):
         source = fetch_from_hub(args.model, args.revision)
     validate_model_dir(source, load=not args.no_load_check)
+    if args.inference_path != REFERENCE:
+        # A faster path ships only if it answers like fp32 on the data given: no archive otherwise.
+        if args.parity_data is None:
+            print(
+                f"error: --inference-path {args.inference_path} needs --parity-data (SST-2 dev.tsv): "
+                "a path other than fp32 ships only after the parity gate",
+                file=sys.stderr,
+            )
+            return 2
+        result = parity.check(source, args.inference_path, args.parity_data)
+        print(result.describe())
+        if not result.passed:
+            older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
+            print(f"error: {args.inference_path} failed the parity gate; no archive written{older}", file=sys.stderr)
+            return 1
     sha256 = build_archive(source, args.out)
     code_out = args.out.with_name("code.tar.gz")
     code_sha256 = build_code_archive(code_out)
@@ -80,7 +98,10 @@ def parser() -> argparse.ArgumentParser:
         choices=INFERENCE_PATHS,
         default=DEFAULT_INFERENCE_PATH,
         help=f"SP_INFERENCE_PATH the endpoint will use, written to samconfig as InferenceFastPath "
-        f"(default: {DEFAULT_INFERENCE_PATH})",
+        f"(default: {DEFAULT_INFERENCE_PATH}); any other path must pass the parity gate on --parity-data",
+    )
+    pkg.add_argument(
+        "--parity-data", type=Path, help="SST-2 TSV (dev.tsv) for the parity gate of a path other than fp32"
     )
     pkg.add_argument("--no-load-check", action="store_true", help="skip loading the model with transformers")
     pkg.set_defaults(func=cmd_package)
@@ -103,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ModelDirError, ModelSourceError, UploadError, ImageError, SamConfigError) as exc:
+    except (ModelDirError, ModelSourceError, UploadError, ImageError, SamConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code

@@ -12,6 +12,7 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -37,13 +38,18 @@ def load(model_dir: Path, path: str) -> inference.LoadedModel:
     return inference.model_fn(str(model_dir))
 
 
-def labels_of(loaded: inference.LoadedModel, texts: list[str]) -> list[str]:
-    labels: list[str] = []
+def predictions_of(loaded: inference.LoadedModel, texts: list[str]) -> list[dict[str, Any]]:
+    """``{"label", "score"}`` per text through ``predict_fn``, with a progress bar."""
+    predictions: list[dict[str, Any]] = []
     step = 256
     for start in tqdm(range(0, len(texts), step), desc=f"eval {loaded.inference_path}", unit="batch", file=sys.stderr):
         chunk = texts[start : start + step]
-        labels.extend(p["label"] for p in inference.predict_fn({"inputs": chunk, "parameters": {}}, loaded))
-    return labels
+        predictions.extend(inference.predict_fn({"inputs": chunk, "parameters": {}}, loaded))
+    return predictions
+
+
+def labels_of(loaded: inference.LoadedModel, texts: list[str]) -> list[str]:
+    return [p["label"] for p in predictions_of(loaded, texts)]
 
 
 def predict_labels(model_dir: Path, texts: list[str], path: str) -> list[str]:
