@@ -21,7 +21,7 @@ REGION ?= $(AWS_DEFAULT_REGION)
 TRANSFORMERS_VERSION ?= 4.51.3
 DEVICE ?= cpu
 STACK ?= sentimentpulse
-PATHS ?= fp32,bf16,int8
+PATHS ?= fp32,bf16
 INFERENCE_PATH ?= fp32
 PYTEST_ARGS ?=
 
@@ -88,7 +88,7 @@ lambda-image: install ## Build public.ecr.aws/lambda/python:3.13-x86_64 locally 
 sam-local: install ## Every event through sam local start-lambda + start-api in Docker, checked (table)
 	$(PY) -m devstack.sam_local --model "$(MODEL)"
 
-package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...; INFERENCE_PATH=bf16|int8 must pass the parity gate on DATA/dev.tsv
+package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...; INFERENCE_PATH=bf16|onnx-fp32|onnx-int8 must pass the parity gate on DATA/dev.tsv
 	$(PY) -m model.packaging package --model "$(MODEL)" --inference-path "$(INFERENCE_PATH)" --parity-data "$(DATA)/dev.tsv" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
 
 image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (REGION, TRANSFORMERS_VERSION, DEVICE)
@@ -97,7 +97,7 @@ image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (R
 train: $(VENV)/.installed ## Fine-tune the pinned encoder on DATA/train.tsv, select on DATA/dev.tsv (resumable)
 	$(PY) -m model.training.train --data "$(DATA)" --out model/embedded --work build/train-work
 
-eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA; PATHS (default fp32,bf16,int8: parity)
+eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA; PATHS (default fp32,bf16: parity)
 	$(PY) -m model.training.evaluate --model "$(MODEL)" --data "$(DATA)" --paths "$(PATHS)"
 
 bench: $(VENV)/.installed ## Inference benchmark (docs/benchmarks.md); QUICK=1 for the CI smoke mode

@@ -21,6 +21,7 @@ from devstack import budget, lambda_package
 from model.bench import measure, render, serving
 from model.bench.results import BenchResult
 from model.code import inference
+from model.packaging import onnx_export
 from model.training.data import read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -35,6 +36,9 @@ def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
     batch_texts = sentences[: 32 if quick else len(sentences)]
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = measure.build_full_size_model(config, Path(tmp) / "distilbert-full")
+        for path in inference.ONNX_PATHS:  # what make package-model ships for these paths
+            log(f"onnx: building {onnx_export.graph_name(path)}")
+            onnx_export.build(model_dir, model_dir, path)
         log(f"model: full-size DistilBERT from {config} (random weights); {len(sentences)} dev sentences")
         log("baselines: HF pipeline per request and on a list")
         setups = measure.pipeline_baselines(model_dir, sentences[: 8 if quick else 200])

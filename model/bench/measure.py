@@ -73,6 +73,8 @@ def inference_path(
     started = time.perf_counter()
     loaded = inference.model_fn(str(model_dir))
     cold_start = time.perf_counter() - started
+    if loaded.inference_path != path:
+        raise RuntimeError(f"{path} fell back to {loaded.inference_path} (see the log): not measured")
     predict_all(loaded, texts[:64])  # warm up
     ids = loaded.tokenizer(long_source, truncation=True, max_length=128)["input_ids"]
     text_128 = loaded.tokenizer.decode(ids[1:-1])

@@ -23,8 +23,10 @@ them. The toolkit usually downloads them first and passes that directory; either
 
 Settings (environment, read once by ``model_fn``):
   HF_MODEL_ID, HF_MODEL_REVISION  hub-direct mode only (see above)
-  SP_INFERENCE_PATH  fp32 (default) | bf16 (weights and activations in bfloat16: fast only on CPUs with
-                     AVX512-BF16 or AMX) | int8 (torch dynamic int8 quantization of the Linear layers)
+  SP_INFERENCE_PATH  fp32 (default, PyTorch) | bf16 (PyTorch, weights and activations in bfloat16: fast
+                     only on CPUs with AVX512-BF16 or AMX) | onnx-fp32 | onnx-int8 (ONNX Runtime on the
+                     graph ``make package-model`` wrote to onnx/model-<precision>.onnx; without that
+                     file or without onnxruntime, PyTorch fp32 serves and the log says why)
   SP_MAX_BATCH_SIZE  texts per forward pass, default 32
   SP_NUM_THREADS     torch intra-op threads, default: the CPUs this process may run on
 """
@@ -36,19 +38,20 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 BAD_INPUT = "SP_BAD_INPUT"
 MODEL_FAILURE = "SP_MODEL_FAILURE"
 OVER_BUDGET = "SP_TOKEN_BUDGET"
-INFERENCE_PATHS = ("fp32", "bf16", "int8")
-# fp32 is exact. On the embedded model, int8 agrees with fp32 on 95.30 % of dev labels and bf16 on
-# 99.89 % (`make eval PATHS=fp32,bf16,int8`, docs/benchmarks.md): neither is a safe default for every
-# model and CPU, so both are opt-in.
+INFERENCE_PATHS = ("fp32", "bf16", "onnx-fp32", "onnx-int8")
+ONNX_PATHS = ("onnx-fp32", "onnx-int8")
+# fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
+# ships them only after its parity gate against fp32 on dev (README, Packaging).
 DEFAULT_INFERENCE_PATH = "fp32"
 JSON = "application/json"
 
@@ -77,9 +80,13 @@ class ModelFailure(RuntimeError):
         super().__init__(f"{MODEL_FAILURE}: {message}")
 
 
+Logits = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (input_ids, attention_mask) -> logits
+
+
 @dataclass
 class LoadedModel:
-    model: Any
+    model: Logits
+    backend: Any  # what computes the logits: the torch module or the ONNX Runtime session
     tokenizer: Any
     id2label: dict[int, str]
     max_length: int
@@ -118,6 +125,49 @@ def _weights(model_dir: str) -> tuple[str, str | None]:
     return hub_id, os.environ.get("HF_MODEL_REVISION", "").strip() or None
 
 
+def _torch_logits(source: str, revision: str | None, inference_path: str) -> tuple[Logits, Any, Any]:
+    model = AutoModelForSequenceClassification.from_pretrained(source, revision=revision)
+    model.eval()
+    if inference_path == "bf16":
+        model = model.to(torch.bfloat16)
+
+    def logits(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = model(input_ids=input_ids, attention_mask=attention_mask).logits
+        return out
+
+    return logits, model, model.config
+
+
+def _onnx_logits(graph: str, threads: int) -> tuple[Logits, Any]:
+    import onnxruntime  # shipped as wheels in code/ and installed by the DLC from code/requirements.txt
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    def logits(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        feeds = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
+        return torch.from_numpy(session.run(["logits"], feeds)[0])
+
+    return logits, session
+
+
+def _onnx_graph(model_dir: str, inference_path: str) -> str | None:
+    """The ONNX graph for ``inference_path`` when it and ONNX Runtime are both there; else None, logged."""
+    graph = os.path.join(model_dir, "onnx", f"model-{inference_path.removeprefix('onnx-')}.onnx")
+    if not os.path.isfile(graph):
+        log.warning("SP_INFERENCE_PATH=%s but %s is missing: serving with PyTorch fp32", inference_path, graph)
+        return None
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        log.warning("SP_INFERENCE_PATH=%s but onnxruntime is not installed: serving with PyTorch fp32", inference_path)
+        return None
+    return graph
+
+
 def _code_digest() -> str:
     """sha256 of this file, logged at load: which inference.py an endpoint runs."""
     with open(__file__, "rb") as fh:
@@ -131,22 +181,25 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     if inference_path not in INFERENCE_PATHS:
         raise ValueError(f"SP_INFERENCE_PATH must be one of {INFERENCE_PATHS}, got {inference_path!r}")
     batch_size = _env_int("SP_MAX_BATCH_SIZE", 32, 1, 1024)
-    torch.set_num_threads(_env_int("SP_NUM_THREADS", _host_threads(), 1, 512))
+
+    threads = _env_int("SP_NUM_THREADS", _host_threads(), 1, 512)
+    torch.set_num_threads(threads)
 
     source, revision = _weights(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-    model = AutoModelForSequenceClassification.from_pretrained(source, revision=revision)
-    model.eval()
-    if inference_path == "int8":
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    elif inference_path == "bf16":
-        model = model.to(torch.bfloat16)
+    graph = _onnx_graph(model_dir, inference_path) if inference_path in ONNX_PATHS else None
+    if graph is not None:
+        (logits, backend), config = _onnx_logits(graph, threads), AutoConfig.from_pretrained(source, revision=revision)
+    else:
+        inference_path = "fp32" if inference_path in ONNX_PATHS else inference_path
+        logits, backend, config = _torch_logits(source, revision, inference_path)
 
-    positions = getattr(model.config, "max_position_embeddings", None) or 512
+    positions = getattr(config, "max_position_embeddings", None) or 512
     tokenizer_max = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else positions
-    id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
+    id2label = {int(k): str(v) for k, v in config.id2label.items()}
     loaded = LoadedModel(
-        model=model,
+        model=logits,
+        backend=backend,
         tokenizer=tokenizer,
         id2label=id2label,
         max_length=min(positions, tokenizer_max),
@@ -236,7 +289,7 @@ def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, An
         for start in range(0, len(order), loaded.batch_size):
             chunk = order[start : start + loaded.batch_size]
             input_ids, attention_mask = collate([encoded[i] for i in chunk], pad_id)
-            logits = loaded.model(input_ids=input_ids, attention_mask=attention_mask).logits
+            logits = loaded.model(input_ids, attention_mask)
             scores, labels = torch.softmax(logits.float(), dim=-1).max(dim=-1)
             for index, label, score in zip(chunk, labels.tolist(), scores.tolist(), strict=True):
                 results[index] = {"label": loaded.id2label[label], "score": float(score)}

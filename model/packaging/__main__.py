@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
-from model.code.inference import DEFAULT_INFERENCE_PATH, INFERENCE_PATHS
-from model.packaging import parity
+from model.code.inference import DEFAULT_INFERENCE_PATH, INFERENCE_PATHS, ONNX_PATHS
+from model.packaging import onnx_export, parity, wheels
 from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
 from model.packaging.parity import REFERENCE
 from model.packaging.samconfig import SamConfigError, format_overrides, read_overrides, set_override
 from model.packaging.upload import UploadError, upload
+from model.packaging.wheels import WheelError
 from model.source import HUB_ID, ModelSourceError, fetch_from_hub
 from model.training.data import DataError
 
@@ -25,22 +27,33 @@ def cmd_package(args: argparse.Namespace) -> int:
     if not source.exists() and HUB_ID.match(args.model):
         source = fetch_from_hub(args.model, args.revision)
     validate_model_dir(source, load=not args.no_load_check)
-    if args.inference_path != REFERENCE:
-        # A faster path ships only if it answers like fp32 on the data given: no archive otherwise.
-        if args.parity_data is None:
-            print(
-                f"error: --inference-path {args.inference_path} needs --parity-data (SST-2 dev.tsv): "
-                "a path other than fp32 ships only after the parity gate",
-                file=sys.stderr,
-            )
-            return 2
-        result = parity.check(source, args.inference_path, args.parity_data)
-        print(result.describe())
-        if not result.passed:
-            older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
-            print(f"error: {args.inference_path} failed the parity gate; no archive written{older}", file=sys.stderr)
-            return 1
-    sha256 = build_archive(source, args.out)
+    if args.inference_path != REFERENCE and args.parity_data is None:
+        print(
+            f"error: --inference-path {args.inference_path} needs --parity-data (SST-2 dev.tsv): "
+            "a path other than fp32 ships only after the parity gate",
+            file=sys.stderr,
+        )
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir, extra = source, []
+        if args.inference_path in ONNX_PATHS:
+            print(f"onnx:    exporting {args.inference_path} (torch.onnx, ONNX Runtime quantization)", flush=True)
+            graph = onnx_export.stage(source, Path(tmp) / "stage", args.inference_path)
+            model_dir = graph.parent.parent
+            print(f"onnx:    {onnx_export.graph_name(args.inference_path)} {graph.stat().st_size / 1e6:.1f} MB")
+        if args.inference_path != REFERENCE:
+            # A faster path ships only if it answers like fp32 on the data given: no archive otherwise.
+            result = parity.check(model_dir, args.inference_path, args.parity_data)
+            print(result.describe())
+            if not result.passed:
+                older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
+                print(
+                    f"error: {args.inference_path} failed the parity gate; no archive written{older}", file=sys.stderr
+                )
+                return 1
+        if args.inference_path in ONNX_PATHS:
+            extra = runtime_entries(Path(tmp))
+        sha256 = build_archive(model_dir, args.out, extra=extra)
     code_out = args.out.with_name("code.tar.gz")
     code_sha256 = build_code_archive(code_out)
     print(f"archive: {args.out}")
@@ -59,6 +72,18 @@ def cmd_package(args: argparse.Namespace) -> int:
         )
     print(f"deploy:  sam build && sam deploy --config-env {args.config_env}")
     return 0
+
+
+def runtime_entries(tmp: Path) -> list[tuple[str, Path]]:
+    """ONNX Runtime's wheels for the DLC and the requirements.txt that installs them offline."""
+    print(f"wheels:  {wheels.runtime_requirement()} and its dependencies for Python {wheels.DLC_PYTHON} manylinux")
+    found = wheels.download(tmp / "wheels")
+    requirements = tmp / "requirements.txt"
+    requirements.write_text(wheels.requirements_text(), encoding="utf-8")
+    print(f"wheels:  {len(found)} files, {sum(w.stat().st_size for w in found) / 1e6:.1f} MB")
+    seconds = wheels.offline_install_seconds(tmp / "wheels", tmp / "offline-install")
+    print(f"wheels:  install with --no-index, as the endpoint will: {seconds:.1f} s (every wheel installed)")
+    return [("code/requirements.txt", requirements), *((f"{wheels.WHEELS_DIR}/{w.name}", w) for w in found)]
 
 
 def cmd_image_uri(args: argparse.Namespace) -> int:
@@ -124,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ModelDirError, ModelSourceError, UploadError, ImageError, SamConfigError, DataError) as exc:
+    except (ModelDirError, ModelSourceError, UploadError, ImageError, SamConfigError, DataError, WheelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code

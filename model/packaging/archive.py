@@ -63,12 +63,16 @@ def _entries(model_dir: Path, code_dir: Path) -> list[tuple[str, Path]]:
     return entries + code_entries(code_dir)
 
 
-def build_archive(model_dir: Path, out: Path, code_dir: Path = CODE_DIR) -> str:
-    """Write ``out`` (model.tar.gz) and return its sha256. Written to a temp file, then renamed."""
+def build_archive(
+    model_dir: Path, out: Path, code_dir: Path = CODE_DIR, extra: list[tuple[str, Path]] | None = None
+) -> str:
+    """Write ``out`` (model.tar.gz) and return its sha256. Written to a temp file, then renamed.
+
+    ``extra`` adds (archive name, file) entries, e.g. ``code/requirements.txt`` and ``code/wheels/*``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     with partial.open("wb") as raw:
-        write(_entries(model_dir, code_dir), raw)
+        write(_entries(model_dir, code_dir) + list(extra or []), raw)
     partial.replace(out)
     return sha256_file(out)
 

@@ -1,7 +1,7 @@
 """Evaluate any model the server can load, through the serving code (model/code/inference.py).
 
 Prints accuracy, F1 and the confusion matrix on an SST-2 style TSV. With several inference paths
-(``--paths fp32,bf16,int8``) it also prints how often each path agrees with the first one (parity).
+(``--paths fp32,bf16``) it also prints how often each path agrees with the first one (parity).
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.training.evaluate", description=__doc__)
     parser.add_argument("--model", required=True, help="model directory, model.tar.gz, or Hub id")
     parser.add_argument("--data", type=Path, required=True, help="SST-2 TSV file (or a directory holding dev.tsv)")
-    parser.add_argument("--paths", default="fp32", help="comma-separated inference paths, e.g. fp32,bf16,int8")
+    parser.add_argument(
+        "--paths", default="fp32", help="comma-separated inference paths, e.g. fp32,bf16 (onnx-*: a packaged model)"
+    )
     parser.add_argument("--json", type=Path, help="also write the reports as JSON here")
     args = parser.parse_args(argv)
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]

@@ -21,8 +21,8 @@ from typing import Any
 from devstack.client import percentile, post_json
 from devstack.stack import DEFAULT_MODEL, LocalStack, free_port
 
-# int8 quantizes activations per batch, so a text's score moves by a few hundredths with the other
-# texts in its batch; for these clear texts the label does not.
+# onnx-int8 quantizes activations per call, so a text's score moves by a few hundredths with the
+# other texts in its batch; for these clear texts the label does not.
 SCORE_TOLERANCE = 0.05
 TEXTS = [
     "This product is amazing, I loved it!",

@@ -29,11 +29,12 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
         "pipeline(list, batch_size=32)",
         "predict_fn fp32",
         "predict_fn bf16",
-        "predict_fn int8",
+        "predict_fn onnx-fp32",
+        "predict_fn onnx-int8",
     } <= set(setups)
     assert all(s["sentences_per_s"] > 0 and s["x_pipeline"] > 0 for s in setups.values())
-    assert setups["predict_fn int8"]["latency_short"]["p50_ms"] > 0
-    assert setups["predict_fn int8"]["pct_of_fp32_roof"] > 0
+    assert setups["predict_fn onnx-int8"]["latency_short"]["p50_ms"] > 0
+    assert setups["predict_fn onnx-int8"]["pct_of_fp32_roof"] > 0
     assert report["server_path"] == "fp32"
     assert [p["concurrency"] for p in report["server"]] == [1, 8, 32]
     assert all(p["sentences_per_s"] > 0 for p in report["server"])
@@ -41,5 +42,5 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     assert report["local_stack"]["api_p50_ms"] > 0 and "added_p50_ms" in report["local_stack"]
     assert report["lambda_package"]["import_ms"] > 0
     assert (tmp_path / "bench.png").stat().st_size > 1000
-    assert "| predict_fn int8 |" in (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert "| predict_fn onnx-int8 |" in (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert "x pipeline" in result.stdout

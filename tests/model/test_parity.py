@@ -19,7 +19,7 @@ def test_compare_counts_agreement_accuracy_and_probability_shift() -> None:
     gold = ["POSITIVE", "NEGATIVE", "POSITIVE", "NEGATIVE"]
     reference = [pred("POSITIVE", 0.9), pred("NEGATIVE", 0.8), pred("NEGATIVE", 0.6), pred("NEGATIVE", 0.7)]
     candidate = [pred("POSITIVE", 0.85), pred("NEGATIVE", 0.8), pred("POSITIVE", 0.55), pred("NEGATIVE", 0.7)]
-    result = parity.compare("int8", gold, reference, candidate)
+    result = parity.compare("bf16", gold, reference, candidate)
     assert result.agreement == 0.75
     assert result.reference_accuracy == 0.75
     assert result.accuracy == 1.0
@@ -53,7 +53,7 @@ def test_cli_writes_the_archive_only_when_the_gate_passes(
         parity, "check", lambda model, path, data: parity.Parity(path, 872, agreement, 0.9, 0.899, 0.02)
     )
     out = tmp_path / "model.tar.gz"
-    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--inference-path", "int8"]
+    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--inference-path", "bf16"]
     assert packaging_cli.main([*argv, "--parity-data", str(tmp_path / "dev.tsv")]) == (0 if passed else 1)
     assert out.exists() is passed
 

@@ -76,7 +76,7 @@ def test_training_smoke_run_produces_a_loadable_hf_directory(tmp_path: Path) -> 
     weights = load_file(out / "model.safetensors")
     assert {t.dtype for t in weights.values() if t.is_floating_point()} == {torch.float16}
     loaded = inference.model_fn(str(out))
-    assert loaded.inference_path != "fp32" or next(loaded.model.parameters()).dtype == torch.float32
+    assert loaded.inference_path != "fp32" or next(loaded.backend.parameters()).dtype == torch.float32
     assert loaded.max_length == 512  # the encoder's own limit, not the training length
     predictions = inference.predict_fn({"inputs": ["good", "bad"]}, loaded)
     assert all(p["label"] in {"POSITIVE", "NEGATIVE"} for p in predictions)

@@ -1,0 +1,69 @@
+"""ONNX Runtime for an endpoint without internet: wheels inside ``model.tar.gz``.
+
+Packaged endpoints run with network isolation, so nothing can be downloaded at start. The Hugging
+Face DLC pip-installs ``code/requirements.txt`` before it loads ``inference.py``; ours points pip at
+the wheels shipped beside it (``--no-index --find-links``), built for the DLC's Python (3.12,
+manylinux x86_64). pip installs only what the image does not already satisfy (numpy, protobuf and
+packaging usually are), so shipping every dependency costs archive size, not start time.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+DLC_PYTHON = "3.12"
+PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux2014_x86_64")
+WHEELS_DIR = "code/wheels"
+MODEL_ROOT = "/opt/ml/model"  # where SageMaker extracts model.tar.gz
+
+
+class WheelError(Exception):
+    """The runtime's wheels could not be fetched for the DLC's platform."""
+
+
+def runtime_requirement() -> str:
+    """The ONNX Runtime the artifact was built and checked with (this environment's)."""
+    return f"onnxruntime=={metadata.version('onnxruntime')}"
+
+
+def pip_target_args() -> list[str]:
+    """pip options selecting wheels for the DLC's interpreter and platform."""
+    platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
+    return ["--only-binary=:all:", "--python-version", DLC_PYTHON, "--implementation", "cp", *platforms]
+
+
+def download(dest: Path) -> list[Path]:
+    """Fetch the runtime and its dependencies as DLC-compatible wheels into ``dest`` (pip's cache helps)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--quiet", *pip_target_args(), "-d", str(dest)]
+    result = subprocess.run([*command, runtime_requirement()], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise WheelError(f"could not download {runtime_requirement()} for Python {DLC_PYTHON} manylinux: {last}")
+    return sorted(dest.glob("*.whl"))
+
+
+def offline_install_seconds(wheel_dir: Path, scratch: Path) -> float:
+    """Install the runtime from ``wheel_dir`` alone (``--no-index``, DLC platform) into ``scratch``: proof
+    that an isolated endpoint can, and the start time it adds when the image has none of the wheels."""
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheel_dir)]
+    started = time.perf_counter()
+    result = subprocess.run(
+        [*command, *pip_target_args(), "--target", str(scratch), runtime_requirement()],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise WheelError(f"the shipped wheels do not install without an index: {last}")
+    return time.perf_counter() - started
+
+
+def requirements_text() -> str:
+    """``code/requirements.txt``: install from the shipped wheels only, never from the internet."""
+    return f"--no-index\n--find-links {MODEL_ROOT}/{WHEELS_DIR}\n{runtime_requirement()}\n"
