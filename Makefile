@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 TOOLS := .venv-tools
+PEER := .venv-peer
 PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -100,8 +101,15 @@ train: $(VENV)/.installed ## Fine-tune the pinned encoder on DATA/train.tsv, sel
 eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA; PATHS (default fp32,bf16: parity)
 	$(PY) -m model.training.evaluate --model "$(MODEL)" --data "$(DATA)" --paths "$(PATHS)"
 
-bench: $(VENV)/.installed ## Inference benchmark (docs/benchmarks.md); QUICK=1 for the CI smoke mode
+$(PEER)/.installed: requirements-peer.txt
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PEER)/bin/pip install --disable-pip-version-check --progress-bar on -r requirements-peer.txt
+	touch $@
+
+bench: $(VENV)/.installed $(if $(QUICK),,$(PEER)/.installed) ## Inference benchmark with the infinity-emb peer in .venv-peer (docs/benchmarks.md); QUICK=1: CI smoke mode
 	$(PY) -m model.bench --data "$(DATA)/dev.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
+	$(if $(QUICK),,cp bench-results/capacity.md docs/capacity.md)
 
 load: $(VENV)/.installed ## Bounded load test against the local stack, then the knee (docs/load-knee.md)
 	$(PY) -m devstack.load --model "$(MODEL)"

@@ -18,13 +18,15 @@ from pathlib import Path
 import torch
 
 from devstack import budget, lambda_package
-from model.bench import measure, render, serving
+from model.bench import capacity, measure, render, serving
 from model.bench.results import BenchResult
 from model.code import inference
 from model.packaging import onnx_export
 from model.training.data import read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+SWEEP_PATHS = ("fp32", "onnx-int8")
+BATCH_SIZES = (8, 16, 32, 64, 128)
 
 
 def log(message: str) -> None:
@@ -50,6 +52,15 @@ def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
             setups.append(
                 measure.inference_path(model_dir, path, batch_texts, long_source, 5 if quick else 200, worst_case)
             )
+        if not quick:  # the peer needs its own environment (make bench installs .venv-peer); not in CI
+            log("peer: infinity-emb in .venv-peer, same model and sentences")
+            found = measure.peer(model_dir, data, len(batch_texts))
+            setups += [found] if found else []
+            log("" if found else "peer: skipped, .venv-peer is missing (make bench installs it)")
+        sweep = {}
+        for path in SWEEP_PATHS:
+            log(f"batch-size sweep: predict_fn {path}")
+            sweep[path] = measure.batch_sweep(model_dir, path, batch_texts, (8, 32) if quick else BATCH_SIZES)
         log("roofline: GEMM GFLOP/s and FLOPs per sentence")
         result = BenchResult(
             machine={
@@ -62,6 +73,7 @@ def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
             setups=setups,
             roofline=measure.roofline(model_dir, batch_texts, quick),
             server_path=server_path,
+            batch_sweep=sweep,
             worst_case_tokens=512 * len(worst_case),
         )
         log(f"local model server ({server_path}) and local stack")
@@ -92,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     (args.out / "bench.md").write_text(render.markdown(result), encoding="utf-8")
+    (args.out / "capacity.md").write_text(capacity.markdown(result), encoding="utf-8")
     render.chart(result, args.out / "bench.png")
     print(render.table(result))
-    print(f"\nwrote {args.out / 'bench.json'}, {args.out / 'bench.md'} and {args.out / 'bench.png'}")
+    print(f"\nwrote bench.json, bench.md, bench.png and capacity.md in {args.out}")
     return 0
 
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from functools import partial
@@ -16,6 +18,7 @@ from model.bench.results import Latency, Roofline, Setup
 from model.code import inference
 
 SHORT = "This product is amazing, I loved it!"
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def build_full_size_model(config_dir: Path, out: Path) -> Path:
@@ -97,6 +100,45 @@ def gemm_gflops(size: int = 2048, repeats: int = 10) -> float:
     return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
+def gemm_int8_gops(size: int = 2048, repeats: int = 10) -> float:
+    a = torch.randint(-128, 127, (size, size), dtype=torch.int8)
+    b = torch.randint(-128, 127, (size, size), dtype=torch.int8)
+    torch._int_mm(a, b)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        torch._int_mm(a, b)
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def batch_sweep(model_dir: Path, path: str, texts: list[str], sizes: tuple[int, ...]) -> dict[int, float]:
+    """Sentences/s of ``predict_fn`` over ``texts`` for each SP_MAX_BATCH_SIZE (texts per forward pass)."""
+    os.environ["SP_INFERENCE_PATH"] = path
+    loaded = inference.model_fn(str(model_dir))
+    predict_all(loaded, texts[:64])
+    rates = {}
+    for size in sizes:
+        loaded.batch_size = size
+        rates[size] = throughput(partial(predict_all, loaded, texts), len(texts))
+    return rates
+
+
+def peer(model_dir: Path, data: Path, limit: int) -> Setup | None:
+    """infinity-emb on the same model and sentences, in its own environment (.venv-peer); None if absent."""
+    python = ROOT / ".venv-peer" / "bin" / "python"
+    if not python.exists():
+        return None
+    result = subprocess.run(
+        [str(python), str(ROOT / "model" / "bench" / "peer.py"), "--model", str(model_dir), "--data", str(data),
+         "--limit", str(limit)],
+        capture_output=True, text=True, check=False, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"the peer failed: {result.stderr.strip().splitlines()[-1:]}")
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    short = Latency(p50_ms=found["short_p50_ms"], p99_ms=found["short_p99_ms"])
+    return Setup(name=found["name"], sentences_per_s=found["sentences_per_s"], latency_short=short)
+
+
 def flops_per_sentence(model_dir: Path, texts: list[str]) -> float:
     """Useful FLOPs (no padding): per token and layer 2*(4d^2 + 2*d*ff) for the linears + 4*L*d attention."""
     from transformers import AutoConfig, AutoTokenizer
@@ -114,5 +156,6 @@ def flops_per_sentence(model_dir: Path, texts: list[str]) -> float:
 def roofline(model_dir: Path, texts: list[str], quick: bool) -> Roofline:
     return Roofline(
         gemm_fp32_gflops=gemm_gflops(1024 if quick else 2048, 3 if quick else 10),
+        gemm_int8_gops=gemm_int8_gops(1024 if quick else 2048, 3 if quick else 10),
         gflop_per_sentence=flops_per_sentence(model_dir, texts) / 1e9,
     )

@@ -33,15 +33,19 @@ def _rows(result: BenchResult, sep: str) -> list[tuple[str, float, float, str, s
 def _notes(result: BenchResult) -> list[str]:
     roof = result.roofline
     notes = [
-        f"fp32 GEMM roof: {roof.gemm_fp32_gflops:.0f} GFLOP/s; useful work: {roof.gflop_per_sentence:.2f}"
-        " GFLOP per dev sentence"
+        f"GEMM roofs: fp32 {roof.gemm_fp32_gflops:.0f} GFLOP/s, int8 {roof.gemm_int8_gops:.0f} GOP/s; useful work:"
+        f" {roof.gflop_per_sentence:.2f} GFLOP per dev sentence"
     ]
     for s in result.setups:
         if s.achieved_gflops is not None and s.pct_of_fp32_roof is not None and s.cold_start_s is not None:
             notes.append(
-                f"{s.name}: {s.achieved_gflops:.0f} GFLOP/s ({s.pct_of_fp32_roof:.0f} % of the fp32 roof); "
-                f"model_fn cold start {s.cold_start_s:.2f} s"
+                f"{s.name}: {s.achieved_gflops:.0f} GFLOP/s ({s.pct_of_fp32_roof:.0f} % of the fp32 roof, "
+                f"{s.pct_of_int8_roof:.0f} % of the int8 roof); model_fn cold start {s.cold_start_s:.2f} s"
             )
+    for path, rates in result.batch_sweep.items():
+        best = max(rates, key=lambda size: rates[size])
+        swept = ", ".join(f"{size}: {rate:.1f}" for size, rate in rates.items())
+        notes.append(f"batch-size sweep, predict_fn {path} (texts per forward pass: sent/s): {swept}; best {best}")
     for s in result.setups:
         if s.worst_case_s is not None:
             threads = int(result.machine["threads"])

@@ -27,6 +27,7 @@ class Setup:
     worst_case_s: float | None = None  # one request of `BenchResult.worst_case_tokens` tokens (texts of 512)
     achieved_gflops: float | None = None
     pct_of_fp32_roof: float | None = None
+    pct_of_int8_roof: float | None = None
 
 
 @dataclass
@@ -41,6 +42,7 @@ class ServerPoint:
 @dataclass
 class Roofline:
     gemm_fp32_gflops: float
+    gemm_int8_gops: float  # torch._int_mm, the ceiling of any int8 path
     gflop_per_sentence: float
 
 
@@ -65,6 +67,7 @@ class BenchResult:
     server: list[ServerPoint] = field(default_factory=list)
     local_stack: StackOverhead | None = None
     lambda_package: LambdaPackage | None = None
+    batch_sweep: dict[str, dict[int, float]] = field(default_factory=dict)  # path -> batch size -> sent/s
 
     def setup(self, name: str) -> Setup:
         return next(s for s in self.setups if s.name == name)
@@ -80,6 +83,7 @@ class BenchResult:
             if setup.cold_start_s is not None:  # the project's paths: work done vs the GEMM roof
                 setup.achieved_gflops = setup.sentences_per_s * per_sentence
                 setup.pct_of_fp32_roof = 100 * setup.achieved_gflops / self.roofline.gemm_fp32_gflops
+                setup.pct_of_int8_roof = 100 * setup.achieved_gflops / self.roofline.gemm_int8_gops
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -78,13 +78,11 @@ def measure(quick: bool) -> LambdaPackage:
     return LambdaPackage(import_ms=statistics.median(runs), import_python=platform.python_version(), zip_mb=zip_mb)
 
 
-def cold_import_in_image(function_dir: Path, runs: int, image: str) -> list[float]:
-    """ms to import handler.app in fresh Lambda-image containers, /var/task mounted read-only as on Lambda."""
-    env = [
-        arg
-        for k, v in function_environment({"POWERTOOLS_TRACE_DISABLED": "false"}).items()
-        for arg in ("-e", f"{k}={v}")
-    ]
+def cold_import_in_image(function_dir: Path, runs: int, image: str, tracing: bool = True) -> list[float]:
+    """ms to import handler.app in fresh Lambda-image containers, /var/task mounted read-only as on Lambda.
+    ``tracing``: the template's TracingMode Active (Powertools' tracer on) or PassThrough (off)."""
+    variables = function_environment({"POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true"})
+    env = [arg for k, v in variables.items() for arg in ("-e", f"{k}={v}")]
     times = []
     for _ in range(runs):
         out = subprocess.run(
@@ -111,10 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         built = build_function(Path(tmp) / "with-bytecode")
         bare = Path(tmp) / "without-bytecode"
         shutil.copytree(built, bare, ignore=shutil.ignore_patterns("__pycache__"))
-        for name, directory in (("without bytecode", bare), ("with bytecode", built)):
+        variants = (
+            ("without bytecode, tracing Active", bare, True),
+            ("with bytecode, tracing Active", built, True),
+            ("with bytecode, tracing PassThrough", built, False),
+        )
+        for name, directory, tracing in variants:
             size = zip_directory(directory, Path(tmp) / f"{directory.name}.zip") / 1e6
-            times = cold_import_in_image(directory, args.runs, args.image)
-            print(f"{name:<17} zip {size:.2f} MB  cold import p50 {statistics.median(times):.0f} ms  "
+            times = cold_import_in_image(directory, args.runs, args.image, tracing)
+            print(f"{name:<35} zip {size:.2f} MB  cold import p50 {statistics.median(times):.0f} ms  "
                   f"(runs: {', '.join(f'{t:.0f}' for t in times)})")  # fmt: skip
     return 0
 

@@ -38,9 +38,14 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     assert report["server_path"] == "fp32"
     assert [p["concurrency"] for p in report["server"]] == [1, 8, 32]
     assert all(p["sentences_per_s"] > 0 for p in report["server"])
-    assert report["roofline"]["gemm_fp32_gflops"] > 0
+    assert report["roofline"]["gemm_fp32_gflops"] > 0 and report["roofline"]["gemm_int8_gops"] > 0
+    assert set(report["batch_sweep"]) == {"fp32", "onnx-int8"}
+    assert all(rate > 0 for rates in report["batch_sweep"].values() for rate in rates.values())
+    assert all(s["worst_case_s"] > 0 for name, s in setups.items() if name.startswith("predict_fn"))
     assert report["local_stack"]["api_p50_ms"] > 0 and "added_p50_ms" in report["local_stack"]
     assert report["lambda_package"]["import_ms"] > 0
     assert (tmp_path / "bench.png").stat().st_size > 1000
     assert "| predict_fn onnx-int8 |" in (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert "x pipeline" in result.stdout
+    capacity = (tmp_path / "capacity.md").read_text(encoding="utf-8")
+    assert "| onnx-int8 |" in capacity and "**Autoscaling target**" in capacity

@@ -190,7 +190,11 @@ def test_deployed_endpoint_url_is_the_one_botocore_resolves_anyway(
 def test_function_runtime_and_tracing(template: dict[str, Any]) -> None:
     globals_fn = template["Globals"]["Function"]
     assert globals_fn["Runtime"] == "python3.13"
-    assert globals_fn["Tracing"] == "Active"
+    assert globals_fn["Tracing"] == {"Ref": "TracingMode"}
+    assert template["Parameters"]["TracingMode"]["Default"] == "Active"
+    variables = template["Resources"]["PredictFunction"]["Properties"]["Environment"]["Variables"]
+    # Powertools' tracer is off exactly when X-Ray is: the X-Ray SDK is then never imported.
+    assert variables["POWERTOOLS_TRACE_DISABLED"] == {"Fn::If": ["IsTracingActive", "false", "true"]}
     fn = template["Resources"]["PredictFunction"]
     assert fn["Metadata"]["BuildMethod"] == "makefile"
     assert fn["Properties"]["MemorySize"] <= 512
