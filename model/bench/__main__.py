@@ -19,13 +19,13 @@ import torch
 
 from devstack import budget, lambda_package
 from model.bench import capacity, measure, render, serving
-from model.bench.results import BenchResult
+from model.bench.results import BenchResult, Setup
 from model.code import inference
 from model.packaging import onnx_export
 from model.training.data import read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SWEEP_PATHS = ("fp32", "onnx-int8")
+SWEEP = ("fp32", "onnx-int8 (every layer int8)")
 BATCH_SIZES = (8, 16, 32, 64, 128)
 
 
@@ -33,35 +33,64 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def worst_case_tokens(quick: bool) -> int:
+    """The worst request the API accepts (quick mode: a smaller one, for a smoke run)."""
+    return 1024 if quick else budget.MAX_REQUEST_TOKENS
+
+
+def graphs_dir(tmp: Path, label: str, model_dir: Path) -> tuple[Path, str]:
+    """Where ``graphs`` put the setup ``label``'s model (they are built once, by ``offline_setups``)."""
+    if label == "fp32":
+        return model_dir, "fp32"
+    return tmp / "onnx-int8-0", "onnx-int8"
+
+
+def graphs(model_dir: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
+    """Setup label -> (model directory, inference path) for every graph make package-model can ship."""
+    found = {"fp32": (model_dir, "fp32"), "bf16": (model_dir, "bf16")}
+    log("onnx: building onnx-fp32 and onnx-int8, every variant")
+    found["onnx-fp32"] = (onnx_export.stage(model_dir, tmp / "onnx-fp32", "onnx-fp32").parent.parent, "onnx-fp32")
+    for number, (fp32_layers, variant) in enumerate(onnx_export.INT8_VARIANTS.items()):
+        graph = onnx_export.stage(model_dir, tmp / f"onnx-int8-{number}", "onnx-int8", fp32_layers)
+        found[f"onnx-int8 ({variant})"] = (graph.parent.parent, "onnx-int8")
+    return found
+
+
+def offline_setups(
+    model_dir: Path, tmp: Path, sentences: list[str], batch_texts: list[str], data: Path, quick: bool
+) -> list[Setup]:
+    log("baselines: HF pipeline per request and on a list")
+    setups = measure.pipeline_baselines(model_dir, sentences[: 8 if quick else 200])
+    long_source = " ".join(sentences)[:2000]
+    worst_case = measure.worst_case_texts(sentences, worst_case_tokens(quick))
+    for label, (directory, path) in graphs(model_dir, tmp).items():
+        log(f"project: predict_fn {label}")
+        repeats = 5 if quick else 200
+        setups.append(measure.inference_path(directory, path, batch_texts, long_source, repeats, worst_case, label))
+    if not quick:  # the peer needs its own environment (make bench installs .venv-peer); not in CI
+        log("peer: infinity-emb in .venv-peer, same model and sentences")
+        found = measure.peer(model_dir, data, len(batch_texts))
+        setups += [found] if found else []
+        log("" if found else "peer: skipped, .venv-peer is missing (make bench installs it)")
+    return setups
+
+
 def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
     sentences = [e.text for e in read_tsv(data)]
     batch_texts = sentences[: 32 if quick else len(sentences)]
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = measure.build_full_size_model(config, Path(tmp) / "distilbert-full")
-        for path in inference.ONNX_PATHS:  # what make package-model ships for these paths
-            log(f"onnx: building {onnx_export.graph_name(path)}")
-            onnx_export.build(model_dir, model_dir, path)
         log(f"model: full-size DistilBERT from {config} (random weights); {len(sentences)} dev sentences")
-        log("baselines: HF pipeline per request and on a list")
-        setups = measure.pipeline_baselines(model_dir, sentences[: 8 if quick else 200])
-        long_source = " ".join(sentences)[:2000]
-        # The worst request the API accepts (quick mode: a smaller one, for a smoke run).
-        worst_case = measure.worst_case_texts(sentences, 1024 if quick else budget.MAX_REQUEST_TOKENS)
-        for path in inference.INFERENCE_PATHS:
-            log(f"project: predict_fn {path}")
-            setups.append(
-                measure.inference_path(model_dir, path, batch_texts, long_source, 5 if quick else 200, worst_case)
-            )
-        if not quick:  # the peer needs its own environment (make bench installs .venv-peer); not in CI
-            log("peer: infinity-emb in .venv-peer, same model and sentences")
-            found = measure.peer(model_dir, data, len(batch_texts))
-            setups += [found] if found else []
-            log("" if found else "peer: skipped, .venv-peer is missing (make bench installs it)")
+        log("roofline, before the paths: GEMM GFLOP/s and GOP/s, FLOPs per sentence")
+        roof_before = measure.roofline(model_dir, batch_texts, quick)
+        setups = offline_setups(model_dir, Path(tmp), sentences, batch_texts, data, quick)
         sweep = {}
-        for path in SWEEP_PATHS:
-            log(f"batch-size sweep: predict_fn {path}")
-            sweep[path] = measure.batch_sweep(model_dir, path, batch_texts, (8, 32) if quick else BATCH_SIZES)
-        log("roofline: GEMM GFLOP/s and FLOPs per sentence")
+        for label in SWEEP:
+            directory, path = graphs_dir(Path(tmp), label, model_dir)
+            log(f"batch-size sweep: predict_fn {label}")
+            sweep[label] = measure.batch_sweep(directory, path, batch_texts, (8, 32) if quick else BATCH_SIZES)
+        log("roofline, after the paths (the higher of the two is the ceiling)")
+        roof = measure.higher_roof(roof_before, measure.roofline(model_dir, batch_texts, quick))
         result = BenchResult(
             machine={
                 "cpu": platform.processor() or platform.machine(),
@@ -71,16 +100,14 @@ def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
             },
             quick=quick,
             setups=setups,
-            roofline=measure.roofline(model_dir, batch_texts, quick),
+            roofline=roof,
             server_path=server_path,
             batch_sweep=sweep,
-            worst_case_tokens=512 * len(worst_case),
+            worst_case_tokens=worst_case_tokens(quick),
         )
         log(f"local model server ({server_path}) and local stack")
-        short = result.setup(f"predict_fn {server_path}").latency_short
-        assert short is not None
         result.server, result.local_stack = serving.server_and_stack(
-            model_dir, server_path, sentences[: 64 if quick else 600], short.p50_ms, quick
+            model_dir, server_path, sentences[: 64 if quick else 600], quick
         )
     log("lambda package: zipped size and cold import time")
     result.lambda_package = lambda_package.measure(quick)

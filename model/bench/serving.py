@@ -29,8 +29,16 @@ def concurrent_throughput(url: str, texts: list[str], concurrency: int) -> float
         return len(texts) / (time.perf_counter() - started)
 
 
+def timed_ms(url: str, payload: dict[str, object]) -> float:
+    started = time.perf_counter()
+    status, _ = post_json(url, payload)
+    if status != 200:
+        raise RuntimeError(f"{url} answered {status}")
+    return (time.perf_counter() - started) * 1000
+
+
 def server_and_stack(
-    model_dir: Path, path: str, texts: list[str], direct_p50_ms: float, quick: bool
+    model_dir: Path, path: str, texts: list[str], quick: bool
 ) -> tuple[list[ServerPoint], StackOverhead]:
     os.environ["SP_INFERENCE_PATH"] = path
     with open(os.devnull, "wb") as devnull:
@@ -42,13 +50,13 @@ def server_and_stack(
             points = [
                 ServerPoint(c, concurrent_throughput(f"{stack.model_url}/invocations", texts, c)) for c in CONCURRENCIES
             ]
-            samples = []
-            for _ in range(10 if quick else 200):
-                started = time.perf_counter()
-                status, _ = post_json(f"{stack.api_url}/predict", {"text": SHORT})
-                if status != 200:
-                    raise RuntimeError(f"the local API answered {status}")
-                samples.append((time.perf_counter() - started) * 1000)
+            api, server = [], []
+            for _ in range(10 if quick else 300):
+                api.append(timed_ms(f"{stack.api_url}/predict", {"text": SHORT}))
+                server.append(timed_ms(f"{stack.model_url}/invocations", {"inputs": [SHORT]}))
         finally:
             stack.stop()
-    return points, StackOverhead(api_p50_ms=percentile(samples, 50), direct_predict_fn_p50_ms=direct_p50_ms)
+    overhead = StackOverhead(
+        api_p50_ms=percentile(api, 50), api_p99_ms=percentile(api, 99), server_p50_ms=percentile(server, 50)
+    )
+    return points, overhead

@@ -35,24 +35,12 @@ def cmd_package(args: argparse.Namespace) -> int:
         )
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir, extra = source, []
-        if args.inference_path in ONNX_PATHS:
-            print(f"onnx:    exporting {args.inference_path} (torch.onnx, ONNX Runtime quantization)", flush=True)
-            graph = onnx_export.stage(source, Path(tmp) / "stage", args.inference_path)
-            model_dir = graph.parent.parent
-            print(f"onnx:    {onnx_export.graph_name(args.inference_path)} {graph.stat().st_size / 1e6:.1f} MB")
-        if args.inference_path != REFERENCE:
-            # A faster path ships only if it answers like fp32 on the data given: no archive otherwise.
-            result = parity.check(model_dir, args.inference_path, args.parity_data)
-            print(result.describe())
-            if not result.passed:
-                older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
-                print(
-                    f"error: {args.inference_path} failed the parity gate; no archive written{older}", file=sys.stderr
-                )
-                return 1
-        if args.inference_path in ONNX_PATHS:
-            extra = runtime_entries(Path(tmp))
+        model_dir = gated_model_dir(source, args.inference_path, args.parity_data, Path(tmp))
+        if model_dir is None:
+            older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
+            print(f"error: {args.inference_path} failed the parity gate; no archive written{older}", file=sys.stderr)
+            return 1
+        extra = runtime_entries(Path(tmp)) if args.inference_path in ONNX_PATHS else []
         sha256 = build_archive(model_dir, args.out, extra=extra)
     code_out = args.out.with_name("code.tar.gz")
     code_sha256 = build_code_archive(code_out)
@@ -72,6 +60,30 @@ def cmd_package(args: argparse.Namespace) -> int:
         )
     print(f"deploy:  sam build && sam deploy --config-env {args.config_env}")
     return 0
+
+
+def gated_model_dir(source: Path, path: str, parity_data: Path | None, tmp: Path) -> Path | None:
+    """The model directory to archive for ``path``, or None when no form of it passes the parity gate.
+
+    fp32 ships as it is. bf16 and onnx-fp32 are gated as they are; onnx-int8 is built in each of
+    ``onnx_export.INT8_VARIANTS``, fastest first, and the first that passes ships."""
+    if path == REFERENCE:
+        return source
+    assert parity_data is not None
+    variants = onnx_export.INT8_VARIANTS if path == "onnx-int8" else {0.0: ""}
+    for number, (fp32_layers, variant) in enumerate(variants.items()):
+        model_dir = source
+        if path in ONNX_PATHS:
+            print(f"onnx:    exporting {path} {variant} (torch.onnx, ONNX Runtime quantization)".rstrip(), flush=True)
+            graph = onnx_export.stage(source, tmp / f"stage-{number}", path, fp32_layers)
+            model_dir = graph.parent.parent
+            print(f"onnx:    {onnx_export.graph_name(path)} {graph.stat().st_size / 1e6:.1f} MB")
+        # A faster path ships only if it answers like fp32 on the data given: no archive otherwise.
+        result = parity.check(model_dir, path, parity_data)
+        print(result.describe())
+        if result.passed:
+            return model_dir
+    return None
 
 
 def runtime_entries(tmp: Path) -> list[tuple[str, Path]]:

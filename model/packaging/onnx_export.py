@@ -1,13 +1,13 @@
 """The ONNX Runtime artifact: the classifier exported to ONNX at packaging time, optionally int8.
 
 ``onnx-fp32`` is the exported graph as it is. ``onnx-int8`` is ONNX Runtime's dynamic int8
-quantization (int8 weights per output channel, activations quantized per call) of the Linear layers
-of the second half of the encoder, the pooler and the classifier; the first half of the layers stays
-fp32, and so do the attention products (both operands are activations). Why: on the embedded model,
-ranking every Linear alone on 2,000 train.tsv sentences by mean |delta P| put the early layers'
-feed-forward first, and quantizing every Linear reached only 98.97 % label agreement with fp32 on dev;
-keeping the first half in fp32 gave 99.89 % (docs/benchmarks.md lists every variant tried). Whatever
-comes out, the packaging step's parity gate decides whether it ships.
+quantization (int8 weights per output channel, activations quantized per call) of the Linear layers;
+the attention products (both operands are activations) always stay fp32. It comes in the variants of
+``INT8_VARIANTS``, fastest first: every layer in int8, or the first half of the encoder's layers kept
+in fp32. The packaging step gates them in that order and ships the first that passes. Why the first
+half: on the embedded model, ranking every Linear alone on 2,000 train.tsv sentences by mean
+|delta P| put the early layers' feed-forward first; all-int8 reached 98.97 % label agreement with
+fp32 on dev, the first-half-fp32 variant 99.89 % (docs/benchmarks.md lists every variant tried).
 
 The graph lives at ``onnx/model-<precision>.onnx`` beside the Hugging Face files, which stay: they
 hold the tokenizer and config, and the PyTorch fallback when ONNX Runtime is missing.
@@ -16,11 +16,14 @@ hold the tokenizer and config, and the PyTorch fallback when ONNX Runtime is mis
 from __future__ import annotations
 
 import logging
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 ONNX_DIR = "onnx"
+# Fraction of the encoder's leading layers kept in fp32, fastest variant first.
+INT8_VARIANTS = {0.0: "every layer int8", 0.5: "first half of the layers fp32"}
 OPSET = 17
 _LAYER = re.compile(r"layer\.(\d+)[./]")
 
@@ -65,16 +68,16 @@ def export(model_dir: Path, out: Path) -> Path:
     return out
 
 
-def kept_in_fp32(graph: Path) -> list[str]:
+def kept_in_fp32(graph: Path, fp32_layers: float) -> list[str]:
     """MatMul nodes int8 leaves alone: activation x activation products, and every MatMul of the
-    first half of the encoder's layers."""
+    leading ``fp32_layers`` fraction of the encoder's layers (rounded up)."""
     import onnx
 
     model = onnx.load(str(graph), load_external_data=False)
     weights = {init.name for init in model.graph.initializer}
     matmuls = [node for node in model.graph.node if node.op_type == "MatMul"]
     layers = {int(m.group(1)) for node in matmuls if (m := _LAYER.search(node.name))}
-    first_half = set(range((len(layers) + 1) // 2))
+    first_half = set(range(math.ceil(len(layers) * fp32_layers)))
     kept = []
     for node in matmuls:
         match = _LAYER.search(node.name)
@@ -84,17 +87,18 @@ def kept_in_fp32(graph: Path) -> list[str]:
     return kept
 
 
-def stage(model_dir: Path, stage_dir: Path, path: str) -> Path:
+def stage(model_dir: Path, stage_dir: Path, path: str, fp32_layers: float = 0.0) -> Path:
     """A model directory for ``path``: links to ``model_dir``'s files plus the ONNX graph; returns the graph."""
     stage_dir.mkdir(parents=True)
     for entry in model_dir.iterdir():
         if entry.name not in ("code", ONNX_DIR) and not entry.name.startswith("."):
             (stage_dir / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
-    return build(model_dir, stage_dir, path)
+    return build(model_dir, stage_dir, path, fp32_layers)
 
 
-def build(model_dir: Path, stage: Path, path: str) -> Path:
-    """Write the graph for ``path`` (onnx-fp32 or onnx-int8) under ``stage``; returns its file."""
+def build(model_dir: Path, stage: Path, path: str, fp32_layers: float = 0.0) -> Path:
+    """Write the graph for ``path`` (onnx-fp32 or onnx-int8, with ``fp32_layers`` of the leading
+    layers kept fp32) under ``stage``; returns its file."""
     target = stage / graph_name(path)
     if path == "onnx-fp32":
         return export(model_dir, target)
@@ -113,7 +117,7 @@ def build(model_dir: Path, stage: Path, path: str) -> Path:
             str(target),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            nodes_to_exclude=kept_in_fp32(fp32),
+            nodes_to_exclude=kept_in_fp32(fp32, fp32_layers),
         )
     finally:
         root.setLevel(level)

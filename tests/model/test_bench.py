@@ -30,22 +30,25 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
         "predict_fn fp32",
         "predict_fn bf16",
         "predict_fn onnx-fp32",
-        "predict_fn onnx-int8",
+        "predict_fn onnx-int8 (every layer int8)",
+        "predict_fn onnx-int8 (first half of the layers fp32)",
     } <= set(setups)
     assert all(s["sentences_per_s"] > 0 and s["x_pipeline"] > 0 for s in setups.values())
-    assert setups["predict_fn onnx-int8"]["latency_short"]["p50_ms"] > 0
-    assert setups["predict_fn onnx-int8"]["pct_of_fp32_roof"] > 0
+    assert setups["predict_fn onnx-int8 (every layer int8)"]["latency_short"]["p50_ms"] > 0
+    assert setups["predict_fn onnx-int8 (every layer int8)"]["pct_of_fp32_roof"] > 0
     assert report["server_path"] == "fp32"
     assert [p["concurrency"] for p in report["server"]] == [1, 8, 32]
     assert all(p["sentences_per_s"] > 0 for p in report["server"])
     assert report["roofline"]["gemm_fp32_gflops"] > 0 and report["roofline"]["gemm_int8_gops"] > 0
-    assert set(report["batch_sweep"]) == {"fp32", "onnx-int8"}
+    assert set(report["batch_sweep"]) == {"fp32", "onnx-int8 (every layer int8)"}
     assert all(rate > 0 for rates in report["batch_sweep"].values() for rate in rates.values())
     assert all(s["worst_case_s"] > 0 for name, s in setups.items() if name.startswith("predict_fn"))
-    assert report["local_stack"]["api_p50_ms"] > 0 and "added_p50_ms" in report["local_stack"]
+    assert report["local_stack"]["api_p50_ms"] > 0 and report["local_stack"]["server_p50_ms"] > 0
+    assert report["local_stack"]["api_p99_ms"] >= report["local_stack"]["api_p50_ms"]
+    assert "added_p50_ms" in report["local_stack"]
     assert report["lambda_package"]["import_ms"] > 0
     assert (tmp_path / "bench.png").stat().st_size > 1000
-    assert "| predict_fn onnx-int8 |" in (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert "| predict_fn onnx-int8 (every layer int8) |" in (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert "x pipeline" in result.stdout
     capacity = (tmp_path / "capacity.md").read_text(encoding="utf-8")
-    assert "| onnx-int8 |" in capacity and "**Autoscaling target**" in capacity
+    assert "| onnx-int8 (every layer int8) |" in capacity and "**Autoscaling target**" in capacity

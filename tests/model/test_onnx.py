@@ -54,17 +54,18 @@ def test_onnx_int8_serves_through_onnx_runtime(staged: Path, monkeypatch: pytest
     assert all(0.5 <= a["score"] <= 1.0 for a in answers)
 
 
-def test_int8_keeps_the_first_half_and_attention_products_in_fp32(staged: Path) -> None:
+@pytest.mark.parametrize("fp32_layers", list(onnx_export.INT8_VARIANTS))
+def test_int8_variants_keep_attention_products_and_leading_layers_in_fp32(staged: Path, fp32_layers: float) -> None:
     import onnx
 
     graph = staged / onnx_export.graph_name("onnx-fp32")
-    kept = set(onnx_export.kept_in_fp32(graph))
+    kept = set(onnx_export.kept_in_fp32(graph, fp32_layers))
     weights = {i.name for i in onnx.load(str(graph), load_external_data=False).graph.initializer}
     matmuls = [n for n in onnx.load(str(graph), load_external_data=False).graph.node if n.op_type == "MatMul"]
-    for node in matmuls:  # the tiny model has 2 layers: layer 0 stays fp32, layer 1 goes int8
+    for node in matmuls:  # the tiny model has 2 layers: with half kept, layer 0 stays fp32
         products = not weights.intersection(node.input)
-        assert (node.name in kept) == (products or "layer.0/" in node.name), node.name
-    assert any("layer.1/" in n.name and n.name not in kept for n in matmuls)
+        assert (node.name in kept) == (products or (fp32_layers > 0 and "layer.0/" in node.name)), node.name
+    assert any(n.name not in kept for n in matmuls)
 
 
 @pytest.mark.parametrize("missing", ["graph", "onnxruntime"])
