@@ -240,6 +240,15 @@ def test_endpoint_modes(template: dict[str, Any]) -> None:
     assert policy["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
 
 
+def test_autoscaling_target_is_the_measured_one(template: dict[str, Any]) -> None:
+    """The default comes from make bench's docs/capacity.md (rounded down to 100), not from a guess."""
+    capacity = (ROOT / "docs" / "capacity.md").read_text(encoding="utf-8")
+    found = re.search(r"\*\*Autoscaling target\*\*: (\d+) invocations per instance per minute", capacity)
+    assert found is not None
+    default = template["Parameters"]["TargetInvocationsPerInstance"]["Default"]
+    assert default == int(found.group(1)) // 100 * 100
+
+
 def test_model_source_is_s3_or_pinned_hub_revision(template: dict[str, Any]) -> None:
     env = template["Resources"]["SageMakerModel"]["Properties"]["PrimaryContainer"]["Environment"]
     assert env["HF_TASK"] == "text-classification"

@@ -48,7 +48,7 @@ def assert_no_leak(body: dict[str, Any], *secrets: str) -> None:
             424,
             {
                 "OriginalStatusCode": 400,
-                "OriginalMessage": "SP_BAD_INPUT: SP_TOKEN_BUDGET: 7000 tokens over the budget of 6144",
+                "OriginalMessage": "SP_BAD_INPUT: SP_TOKEN_BUDGET: 7000 tokens over the budget of 5120",
             },
             413,
             "TOO_MANY_TOKENS",
