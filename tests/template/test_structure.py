@@ -11,6 +11,7 @@ import pytest
 from devstack.budget import SMALLEST_SERVERLESS_MB
 from devstack.lambda_env import function_environment
 from handler.config import Settings
+from tests.support import ROOT
 
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
