@@ -254,6 +254,8 @@ def input_fn(input_data: bytes | str, content_type: str = JSON, context: Any = N
 
 def encode(loaded: LoadedModel, texts: list[str]) -> list[list[int]]:
     """Token ids per text, truncated to the model's maximum length (what the model will compute)."""
+    if not texts:
+        return []  # the tokenizer raises on an empty batch
     ids: list[list[int]] = loaded.tokenizer(texts, truncation=True, max_length=loaded.max_length)["input_ids"]
     return ids
 
@@ -280,6 +282,18 @@ def collate(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torc
     return input_ids, attention_mask
 
 
+def budgeted_encode(data: dict[str, Any], loaded: LoadedModel) -> list[list[int]]:
+    """Token ids of ``data["inputs"]``; over ``parameters.max_total_tokens`` it raises
+    ``TokenBudgetExceeded`` (the caller's fault), and a tokenizer failure is a ``ModelFailure`` (ours)."""
+    try:
+        encoded = encode(loaded, data["inputs"])
+    except Exception as exc:
+        log.exception("tokenization failed")
+        raise ModelFailure(type(exc).__name__) from exc
+    check_budget(encoded, data.get("parameters") or {})
+    return encoded
+
+
 def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, Any]]:
     tokenizer = loaded.tokenizer
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
@@ -301,8 +315,7 @@ def predict_fn(data: dict[str, Any], loaded: LoadedModel, context: Any = None) -
     texts: list[str] = data["inputs"]
     if not texts:
         return []
-    encoded = encode(loaded, texts)
-    check_budget(encoded, data.get("parameters") or {})
+    encoded = budgeted_encode(data, loaded)
     try:
         return _forward(loaded, encoded)
     except Exception as exc:  # report as a model failure, never as the caller's fault

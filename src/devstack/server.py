@@ -177,8 +177,7 @@ class ModelServer:
         try:
             data = inference.input_fn(body, request.headers.get("Content-Type", inference.JSON))
             if "max_total_tokens" in data["parameters"]:  # refused before it can queue, as predict_fn would
-                encoded = await asyncio.to_thread(inference.encode, self.loaded, data["inputs"])
-                inference.check_budget(encoded, data["parameters"])
+                await asyncio.to_thread(inference.budgeted_encode, data, self.loaded)
             predictions = await self.batcher.submit(data["inputs"], alive=lambda: _connected(request))
             if fault.mode == "wrong-schema":
                 predictions = [{"sentiment": p["label"]} for p in predictions]

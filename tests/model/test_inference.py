@@ -144,6 +144,11 @@ def test_token_budget_counts_truncated_tokens(loaded: inference.LoadedModel) -> 
         run_hooks(loaded, {"inputs": [long_text, "good"], "parameters": {"max_total_tokens": budget - 1}})
 
 
+def test_token_budget_on_an_empty_batch(loaded: inference.LoadedModel) -> None:
+    assert inference.encode(loaded, []) == []
+    assert run_hooks(loaded, {"inputs": [], "parameters": {"max_total_tokens": 1}}) == []
+
+
 @pytest.mark.parametrize("budget", [0, -1, 1.5, "100", True])
 def test_token_budget_must_be_a_positive_integer(budget: Any) -> None:
     body = json.dumps({"inputs": "a", "parameters": {"max_total_tokens": budget}}).encode()
