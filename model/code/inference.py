@@ -2,7 +2,8 @@
 
 This file ships as ``code/inference.py`` inside ``model.tar.gz`` and runs unchanged in
 the Hugging Face PyTorch inference DLC (transformers 4.51 / 5.x, torch 2.6+, Python 3.12) and in
-the project's local model server. It imports only the standard library, torch and transformers.
+the project's local model server. It imports only the standard library, torch and transformers,
+and onnxruntime on the onnx-* paths (installed from the wheels the archive ships).
 
 Wire format (the toolkit's): request ``{"inputs": str | [str], "parameters": {...}}``, response
 ``[{"label": str, "score": float}, ...]`` with one entry per input, in input order.
