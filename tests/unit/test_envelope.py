@@ -56,3 +56,12 @@ def test_openapi_document_still_describes_the_predict_body(handler_app: Any) -> 
     body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["$ref"].endswith("/PredictRequest")
     assert {"413", "415", "422"} <= set(schema["paths"]["/predict"]["post"]["responses"])
+
+
+def test_openapi_document_publishes_the_token_budget(handler_app: Any) -> None:
+    from handler.contract import MAX_REQUEST_TOKENS
+
+    schema = json.loads(handler_app.app.get_openapi_json_schema())
+    request = schema["components"]["schemas"]["PredictRequest"]
+    assert request["x-max-request-tokens"] == MAX_REQUEST_TOKENS
+    assert f"at most {MAX_REQUEST_TOKENS} tokens" in request["description"]
