@@ -38,13 +38,6 @@ def worst_case_tokens(quick: bool) -> int:
     return 1024 if quick else budget.MAX_REQUEST_TOKENS
 
 
-def graphs_dir(tmp: Path, label: str, model_dir: Path) -> tuple[Path, str]:
-    """Where ``graphs`` put the setup ``label``'s model (they are built once, by ``offline_setups``)."""
-    if label == "fp32":
-        return model_dir, "fp32"
-    return tmp / "onnx-int8-0", "onnx-int8"
-
-
 def graphs(model_dir: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
     """Setup label -> (model directory, inference path) for every graph make package-model can ship."""
     found = {"fp32": (model_dir, "fp32"), "bf16": (model_dir, "bf16")}
@@ -57,13 +50,18 @@ def graphs(model_dir: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
 
 
 def offline_setups(
-    model_dir: Path, tmp: Path, sentences: list[str], batch_texts: list[str], data: Path, quick: bool
+    model_dir: Path,
+    models: dict[str, tuple[Path, str]],
+    sentences: list[str],
+    batch_texts: list[str],
+    data: Path,
+    quick: bool,
 ) -> list[Setup]:
     log("baselines: HF pipeline per request and on a list")
     setups = measure.pipeline_baselines(model_dir, sentences[: 8 if quick else 200])
     long_source = " ".join(sentences)[:2000]
     worst_case = measure.worst_case_texts(sentences, worst_case_tokens(quick))
-    for label, (directory, path) in graphs(model_dir, tmp).items():
+    for label, (directory, path) in models.items():
         log(f"project: predict_fn {label}")
         repeats = 5 if quick else 200
         setups.append(measure.inference_path(directory, path, batch_texts, long_source, repeats, worst_case, label))
@@ -83,10 +81,11 @@ def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
         log(f"model: full-size DistilBERT from {config} (random weights); {len(sentences)} dev sentences")
         log("roofline, before the paths: GEMM GFLOP/s and GOP/s, FLOPs per sentence")
         roof_before = measure.roofline(model_dir, batch_texts, quick)
-        setups = offline_setups(model_dir, Path(tmp), sentences, batch_texts, data, quick)
+        models = graphs(model_dir, Path(tmp))
+        setups = offline_setups(model_dir, models, sentences, batch_texts, data, quick)
         sweep = {}
         for label in SWEEP:
-            directory, path = graphs_dir(Path(tmp), label, model_dir)
+            directory, path = models[label]
             log(f"batch-size sweep: predict_fn {label}")
             sweep[label] = measure.batch_sweep(directory, path, batch_texts, (8, 32) if quick else BATCH_SIZES)
         log("roofline, after the paths (the higher of the two is the ceiling)")

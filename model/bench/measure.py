@@ -91,23 +91,25 @@ def inference_path(
     )
 
 
-def gemm_gflops(size: int = 2048, repeats: int = 10) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    torch.matmul(a, b)
+def _gemm_rate(
+    matmul: Callable[[torch.Tensor, torch.Tensor], object], a: torch.Tensor, b: torch.Tensor, repeats: int
+) -> float:
+    """G(FL)OP/s of ``matmul`` on two square matrices, after one untimed call."""
+    matmul(a, b)
     started = time.perf_counter()
     for _ in range(repeats):
-        torch.matmul(a, b)
-    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+        matmul(a, b)
+    return 2 * a.shape[0] ** 3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def gemm_gflops(size: int = 2048, repeats: int = 10) -> float:
+    return _gemm_rate(torch.matmul, torch.randn(size, size), torch.randn(size, size), repeats)
 
 
 def gemm_int8_gops(size: int = 2048, repeats: int = 10) -> float:
     a = torch.randint(-128, 127, (size, size), dtype=torch.int8)
     b = torch.randint(-128, 127, (size, size), dtype=torch.int8)
-    torch._int_mm(a, b)
-    started = time.perf_counter()
-    for _ in range(repeats):
-        torch._int_mm(a, b)
-    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+    return _gemm_rate(torch._int_mm, a, b, repeats)
 
 
 def batch_sweep(model_dir: Path, path: str, texts: list[str], sizes: tuple[int, ...]) -> dict[int, float]:

@@ -51,6 +51,7 @@ MODEL_FAILURE = "SP_MODEL_FAILURE"
 OVER_BUDGET = "SP_TOKEN_BUDGET"
 INFERENCE_PATHS = ("fp32", "bf16", "onnx-fp32", "onnx-int8")
 ONNX_PATHS = ("onnx-fp32", "onnx-int8")
+ONNX_DIR = "onnx"  # the archive's directory of ONNX graphs, beside the Hugging Face files
 # fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
 # ships them only after its parity gate against fp32 on dev (README, Packaging).
 DEFAULT_INFERENCE_PATH = "fp32"
@@ -155,9 +156,14 @@ def _onnx_logits(graph: str, threads: int) -> tuple[Logits, Any]:
     return logits, session
 
 
+def onnx_graph_name(inference_path: str) -> str:
+    """``onnx-int8`` -> ``onnx/model-int8.onnx``: where ``make package-model`` writes the graph."""
+    return f"{ONNX_DIR}/model-{inference_path.removeprefix('onnx-')}.onnx"
+
+
 def _onnx_graph(model_dir: str, inference_path: str) -> str | None:
     """The ONNX graph for ``inference_path`` when it and ONNX Runtime are both there; else None, logged."""
-    graph = os.path.join(model_dir, "onnx", f"model-{inference_path.removeprefix('onnx-')}.onnx")
+    graph = os.path.join(model_dir, onnx_graph_name(inference_path))
     if not os.path.isfile(graph):
         log.warning("SP_INFERENCE_PATH=%s but %s is missing: serving with PyTorch fp32", inference_path, graph)
         return None
@@ -261,14 +267,6 @@ def encode(loaded: LoadedModel, texts: list[str]) -> list[list[int]]:
     return ids
 
 
-def check_budget(encoded: list[list[int]], parameters: dict[str, Any]) -> None:
-    """Refuse a request whose tokens exceed ``parameters.max_total_tokens`` (validated by ``input_fn``)."""
-    budget = parameters.get("max_total_tokens")
-    tokens = sum(len(ids) for ids in encoded)
-    if budget is not None and tokens > budget:
-        raise TokenBudgetExceeded(tokens, budget)
-
-
 def collate(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad token id lists to the longest one: ``(input_ids, attention_mask)``, both ``long``.
 
@@ -285,13 +283,17 @@ def collate(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torc
 
 def budgeted_encode(data: dict[str, Any], loaded: LoadedModel) -> list[list[int]]:
     """Token ids of ``data["inputs"]``; over ``parameters.max_total_tokens`` it raises
-    ``TokenBudgetExceeded`` (the caller's fault), and a tokenizer failure is a ``ModelFailure`` (ours)."""
+    ``TokenBudgetExceeded`` (the caller's fault), and a tokenizer failure is a ``ModelFailure`` (ours).
+    ``input_fn`` has checked that the budget, when given, is a positive integer."""
     try:
         encoded = encode(loaded, data["inputs"])
     except Exception as exc:
         log.exception("tokenization failed")
         raise ModelFailure(type(exc).__name__) from exc
-    check_budget(encoded, data.get("parameters") or {})
+    budget = (data.get("parameters") or {}).get("max_total_tokens")
+    tokens = sum(len(ids) for ids in encoded)
+    if budget is not None and tokens > budget:
+        raise TokenBudgetExceeded(tokens, budget)
     return encoded
 
 

@@ -21,16 +21,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-ONNX_DIR = "onnx"
+from model.code import inference
+
+ONNX_DIR = inference.ONNX_DIR
 # Fraction of the encoder's leading layers kept in fp32, fastest variant first.
 INT8_VARIANTS = {0.0: "every layer int8", 0.5: "first half of the layers fp32"}
 OPSET = 17
 _LAYER = re.compile(r"layer\.(\d+)[./]")
 
 
-def graph_name(path: str) -> str:
-    """``onnx-int8`` -> ``onnx/model-int8.onnx`` (the file ``model/code/inference.py`` looks for)."""
-    return f"{ONNX_DIR}/model-{path.removeprefix('onnx-')}.onnx"
+graph_name = inference.onnx_graph_name  # the file model/code/inference.py looks for
 
 
 def export(model_dir: Path, out: Path) -> Path:

@@ -22,6 +22,7 @@ __all__ = ["MAX_REQUEST_TOKENS", "Projection"]
 LAMBDA_MB_PER_VCPU = 1769  # AWS Lambda docs: "At 1,769 MB, a function has the equivalent of one vCPU"
 SMALLEST_SERVERLESS_MB = 3072  # template.yaml, ServerlessMemorySizeMB's smallest allowed value
 MARGIN = 2.0  # the worst request may use half the read timeout
+READ_TIMEOUT_S = float(function_environment()["SAGEMAKER_READ_TIMEOUT"])  # the handler's, as sam local has it
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Projection:
 
     @property
     def limit_s(self) -> float:
-        return float(function_environment()["SAGEMAKER_READ_TIMEOUT"]) / MARGIN
+        return READ_TIMEOUT_S / MARGIN
 
     @property
     def fits(self) -> bool:
