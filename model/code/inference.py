@@ -55,6 +55,7 @@ ONNX_DIR = "onnx"  # the archive's directory of ONNX graphs, beside the Hugging 
 # fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
 # ships them only after its parity gate against fp32 on dev (README, Packaging).
 DEFAULT_INFERENCE_PATH = "fp32"
+MAX_PADDING = 0.2  # share of a forward pass's tokens that may be padding (length_batches)
 JSON = "application/json"
 
 log = logging.getLogger("sentimentpulse.inference")
@@ -297,14 +298,35 @@ def budgeted_encode(data: dict[str, Any], loaded: LoadedModel) -> list[list[int]
     return encoded
 
 
+def length_batches(lengths: list[int], batch_size: int, max_padding: float = MAX_PADDING) -> list[list[int]]:
+    """Indexes of ``lengths`` in length order, cut into forward passes of at most ``batch_size`` texts.
+
+    A pass also closes before a longer text would make padding more than ``max_padding`` of its
+    tokens: padded positions cost as much as real ones, and a few dozen random texts (what a served
+    batch holds) range from 5 to 60 tokens. A long, globally sorted list still fills every pass.
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    tokens = 0
+    for index in order:
+        width = lengths[index]  # the longest so far: the pass would be padded to it
+        padded = (len(current) + 1) * width
+        if current and (len(current) == batch_size or padded - tokens - width > max_padding * padded):
+            batches.append(current)
+            current, tokens = [], 0
+        current.append(index)
+        tokens += width
+    if current:
+        batches.append(current)
+    return batches
+
+
 def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, Any]]:
-    tokenizer = loaded.tokenizer
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     results: list[dict[str, Any]] = [{} for _ in encoded]
-    pad_id = tokenizer.pad_token_id or 0
+    pad_id = loaded.tokenizer.pad_token_id or 0
     with torch.inference_mode():
-        for start in range(0, len(order), loaded.batch_size):
-            chunk = order[start : start + loaded.batch_size]
+        for chunk in length_batches([len(ids) for ids in encoded], loaded.batch_size):
             input_ids, attention_mask = collate([encoded[i] for i in chunk], pad_id)
             logits = loaded.model(input_ids, attention_mask)
             scores, labels = torch.softmax(logits.float(), dim=-1).max(dim=-1)
@@ -314,7 +336,7 @@ def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, An
 
 
 def predict_fn(data: dict[str, Any], loaded: LoadedModel, context: Any = None) -> list[dict[str, Any]]:
-    """Length-sorted, dynamically padded batches, truncated to the model's maximum length."""
+    """Length-sorted, dynamically padded batches (``length_batches``), truncated to the model's maximum length."""
     texts: list[str] = data["inputs"]
     if not texts:
         return []

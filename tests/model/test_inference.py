@@ -63,6 +63,26 @@ def test_batches_smaller_than_the_input(loaded: inference.LoadedModel, monkeypat
     assert_predictions(run_hooks(loaded, {"inputs": texts}), 7)
 
 
+@pytest.mark.parametrize(
+    ("lengths", "batch_size", "expected"),
+    [
+        ([9, 9, 9, 9, 9], 2, [[0, 1], [2, 3], [4]]),  # equal lengths: only the cap cuts
+        ([5, 60, 6, 5, 7, 58], 32, [[0, 3, 2, 4], [5, 1]]),  # a long text does not pad the short ones
+        ([10, 11, 12, 13, 14, 15, 16], 32, [[0, 1, 2, 3, 4, 5, 6]]),  # close lengths share one pass
+        ([], 32, []),
+    ],
+)
+def test_length_batches_cap_the_size_and_the_padding(
+    lengths: list[int], batch_size: int, expected: list[list[int]]
+) -> None:
+    batches = inference.length_batches(lengths, batch_size)
+    assert batches == expected
+    for batch in batches:
+        width = max(lengths[i] for i in batch)
+        padding = sum(width - lengths[i] for i in batch)
+        assert padding <= inference.MAX_PADDING * width * len(batch)
+
+
 def test_empty_batch(loaded: inference.LoadedModel) -> None:
     assert run_hooks(loaded, {"inputs": []}) == []
 
