@@ -135,7 +135,11 @@ def assemble(rootfs: Path, prefix: Path, function_dir: Path) -> None:
 
 
 def image_exists(tag: str = IMAGE) -> bool:
-    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False).returncode == 0
+    try:
+        found = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.SubprocessError):  # no docker here, or its daemon hangs
+        return False
+    return found.returncode == 0
 
 
 def build(tag: str, python: str | None) -> None:

@@ -56,26 +56,40 @@ class LambdaPackage:
     import_ms: float
     import_python: str
     zip_mb: float | None = None  # not built in quick mode
+    # p50 on Python 3.13 in the Lambda image, TracingMode Active / PassThrough (not quick, image present)
+    image_import_ms: tuple[float, float] | None = None
 
 
 def measure(quick: bool) -> LambdaPackage:
     """Zipped size of the built function and cold import time of handler.app (fresh interpreter).
 
     The import is timed with this venv's Python and the same pinned handler dependencies (the
-    built package holds python3.13 wheels and no boto3, which the Lambda runtime provides);
-    ``main`` times it on Python 3.13 in the Lambda image.
+    built package holds python3.13 wheels and no boto3, which the Lambda runtime provides).
+    When the Lambda image is on the machine, it also times the built package on Python 3.13 there,
+    with tracing on and off, like ``main``.
     """
     env = {**os.environ, **function_environment({"POWERTOOLS_TRACE_DISABLED": "true"})}
     zip_mb = None
+    image_import_ms = None
     if not quick:
         with tempfile.TemporaryDirectory() as tmp:
             artifacts = build_function(Path(tmp) / "fn")
             zip_mb = zip_directory(artifacts, Path(tmp) / "fn.zip") / 1e6
+            from devstack.lambda_image import IMAGE, image_exists  # it builds with this module: not at the top
+
+            if image_exists(IMAGE):
+                active, passthrough = (cold_import_in_image(artifacts, 7, IMAGE, t) for t in (True, False))
+                image_import_ms = (statistics.median(active), statistics.median(passthrough))
     runs = []
     for _ in range(1 if quick else 7):
         out = subprocess.run([sys.executable, "-c", IMPORT_PROBE], env=env, capture_output=True, text=True, check=True)
         runs.append(float(out.stdout.strip().splitlines()[-1]))
-    return LambdaPackage(import_ms=statistics.median(runs), import_python=platform.python_version(), zip_mb=zip_mb)
+    return LambdaPackage(
+        import_ms=statistics.median(runs),
+        import_python=platform.python_version(),
+        zip_mb=zip_mb,
+        image_import_ms=image_import_ms,
+    )
 
 
 def cold_import_in_image(function_dir: Path, runs: int, image: str, tracing: bool = True) -> list[float]:

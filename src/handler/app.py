@@ -27,7 +27,7 @@ from .exceptions import (
     SentimentPulseError,
     ValidationError,
 )
-from .observability import logger, metrics, tracer
+from .observability import capture_lambda_handler, logger, metrics
 from .routing import HttpApiResolver, envelope_then_validation
 
 API_TITLE = "SentimentPulse"
@@ -129,7 +129,7 @@ def handle_not_found(exc: RouteNotFound) -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
+@capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -10,14 +10,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .contract import Prediction, PredictRequest
 from .endpoint import ModelPrediction
-from .observability import logger, metrics, tracer
+from .observability import capture_method, logger, metrics
 
 
 class Classifier(Protocol):
     def classify(self, texts: list[str]) -> list[ModelPrediction]: ...
 
 
-@tracer.capture_method(capture_response=False)
+@capture_method
 def predict(request: PredictRequest, classifier: Classifier) -> list[Prediction]:
     texts = request.as_texts()
     metrics.add_metric(name="TextsPerRequest", unit=MetricUnit.Count, value=len(texts))

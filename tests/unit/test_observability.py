@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
+from devstack.lambda_env import function_environment
 from tests.support import expected_call, lambda_context, load_event, model_answer
 
 BATCH = [
@@ -91,3 +95,20 @@ def test_request_texts_never_reach_the_logs(
     assert "prediction" in log_stream.getvalue()
     for text in BATCH:
         assert text not in out.out + out.err + log_stream.getvalue()
+
+
+@pytest.mark.parametrize(("trace_disabled", "traced"), [("true", False), ("false", True)])
+def test_the_xray_sdk_is_imported_only_when_tracing_is_on(trace_disabled: str, traced: bool) -> None:
+    """TracingMode PassThrough (POWERTOOLS_TRACE_DISABLED=true) keeps X-Ray off the cold start.
+    A fresh interpreter, since the module-level tracer is decided once, at import."""
+    env = {
+        **os.environ,
+        **function_environment({"POWERTOOLS_TRACE_DISABLED": trace_disabled}),
+        "LAMBDA_TASK_ROOT": "/var/task",  # inside Lambda, as Powertools checks
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+    }
+    env.pop("AWS_SAM_LOCAL", None)
+    probe = "import sys, handler.app, handler.observability as o; print('aws_xray_sdk' in sys.modules, bool(o.tracer))"
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(traced), str(traced)]
