@@ -1,9 +1,9 @@
 """Local API: API Gateway HTTP API (payload v2) in front of the unchanged ``lambda_handler``.
 
 Each HTTP request becomes the event API Gateway would send (stage ``prod``, ``requestContext``,
-lower-cased headers, the body as a string or base64) and goes to a pool of worker processes, each
-one a Lambda execution environment: it imports ``handler.app`` once (cold start) and handles one
-event at a time, like Lambda. This module holds no routing or validation of its own; the only
+lower-cased headers, the body as a string or base64) and goes to one of the Lambda execution
+environments (``devstack.environments``: processes that import ``handler.app`` once and handle one
+event at a time, like Lambda). This module holds no routing or validation of its own; the only
 answers it makes itself are API Gateway's own (payload over 10 MB, function crash).
 """
 
@@ -12,21 +12,19 @@ from __future__ import annotations
 import argparse
 import base64
 import logging
-import multiprocessing
-import os
 import signal
 import sys
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from devstack.environments import Environments, FunctionError
 from devstack.jsonlog import configure_json_logging
-from devstack.lambda_env import TIMEOUT_VARIABLE, LambdaContext, function_environment
+from devstack.lambda_env import function_environment
 
 log = logging.getLogger("sentimentpulse.local_api")
 STAGE = "prod"
@@ -38,36 +36,6 @@ TEXT_TYPES = (
     "application/javascript",
     "application/x-www-form-urlencoded",
 )
-
-
-# ------------------------------------------------------------------ worker ("Lambda environment")
-_handler: Any = None
-_timeout_seconds = 0.0
-
-
-def _die_with_parent() -> None:
-    """Linux: the kernel sends SIGTERM to this worker if the API process dies, however it dies."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def _init_worker(environment: dict[str, str]) -> None:
-    global _handler, _timeout_seconds
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    os.environ.update(environment)
-    from handler.app import lambda_handler
-
-    _handler = lambda_handler
-    _timeout_seconds = float(environment[TIMEOUT_VARIABLE])
-
-
-def _invoke(event: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = _handler(event, LambdaContext(_timeout_seconds))
-    return result
 
 
 # ------------------------------------------------------------------ HTTP -> event -> HTTP
@@ -129,9 +97,9 @@ class LocalApi(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], pool: ProcessPoolExecutor) -> None:
+    def __init__(self, address: tuple[str, int], environments: Environments) -> None:
         super().__init__(address, RequestHandler)
-        self.pool = pool
+        self.environments = environments
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -149,9 +117,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
         try:
-            result = self.server.pool.submit(_invoke, event).result()
-        except Exception:  # the function crashed: API Gateway answers 500 without details
-            log.exception("function error", extra={"requestId": event["requestContext"]["requestId"]})
+            result = self.server.environments.invoke(event)
+        except FunctionError as exc:  # the function crashed: API Gateway answers 500 without details
+            log.error("function error", extra={"requestId": event["requestContext"]["requestId"], "error": str(exc)})
             self._send(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
             return
         payload = result.get("body") or ""
@@ -193,17 +161,6 @@ class RequestHandler(BaseHTTPRequestHandler):
         return
 
 
-def make_pool(environment: dict[str, str], workers: int) -> ProcessPoolExecutor:
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(environment,)
-    )
-    # Start every environment now, so cold starts happen before the first request.
-    for future in [pool.submit(os.getpid) for _ in range(workers)]:
-        future.result()
-    return pool
-
-
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -225,11 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     if any("=" not in item for item in args.env):
         parser.error("--env takes NAME=VALUE")
     configure_json_logging()
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop like Ctrl-C: close the pool cleanly
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop like Ctrl-C: close the environments
     overrides = dict(item.split("=", 1) for item in args.env)
     local = {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": args.model_url, "POWERTOOLS_TRACE_DISABLED": "true"}
-    pool = make_pool(function_environment({**local, **overrides}), args.concurrency)
-    server = LocalApi((args.host, args.port), pool)
+    environments = Environments(function_environment({**local, **overrides}), args.concurrency)
+    server = LocalApi((args.host, args.port), environments)
     log.info("local API ready", extra={"url": f"http://{args.host}:{args.port}", "environments": args.concurrency})
     try:
         server.serve_forever()
@@ -237,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         server.server_close()
-        pool.shutdown(wait=True, cancel_futures=True)
+        environments.close()
     return 0
 
 

@@ -1,0 +1,122 @@
+"""Lambda execution environments for the local API: one process each, one event at a time.
+
+Each environment is a spawned process that imports ``handler.app`` once (its cold start) and then
+answers events over its own pipe. A caller checks an idle environment out, sends the event, reads
+the result and checks it back in: one pickle each way and no scheduler thread in between, which is
+the cheapest hop between two processes (``concurrent.futures``' process pool adds a queue-feeder and
+a result thread to every call). An environment whose process dies mid-event (a crash, the OOM
+killer) is replaced by a fresh one, as Lambda would start, and that one event fails.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from devstack.lambda_env import TIMEOUT_VARIABLE, LambdaContext
+
+
+class FunctionError(Exception):
+    """The function raised, or its process died, while handling the event (API Gateway: 500)."""
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGTERM to this process if the API process dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _environment(conn: Connection, environment: dict[str, str]) -> None:
+    """The process body: cold start, then one event at a time until the pipe closes."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    os.environ.update(environment)
+    from handler.app import lambda_handler
+
+    context = LambdaContext(float(environment[TIMEOUT_VARIABLE]))
+    conn.send(os.getpid())  # ready
+    while True:
+        try:
+            event = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send((True, lambda_handler(event, context)))
+        except Exception as exc:  # as Lambda: the traceback goes to the function's log, the caller gets a 500
+            traceback.print_exc()
+            conn.send((False, f"{type(exc).__name__}: {exc}"))
+
+
+class _Process:
+    def __init__(self, environment: dict[str, str]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_environment, args=(child, environment), daemon=True)
+        self.process.start()
+        child.close()
+
+    def wait_ready(self) -> None:
+        try:
+            self.conn.recv()
+        except EOFError:
+            raise RuntimeError(f"a Lambda environment failed its cold start (exit code {self.exit_code()})") from None
+
+    def invoke(self, event: dict[str, Any]) -> tuple[bool, Any]:
+        self.conn.send(event)
+        answer: tuple[bool, Any] = self.conn.recv()
+        return answer
+
+    def exit_code(self) -> int | None:
+        self.process.join(timeout=5)
+        return self.process.exitcode
+
+    def close(self) -> None:
+        self.conn.close()  # the process sees EOF and returns
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+class Environments:
+    """``count`` environments, all started (cold) before the first event."""
+
+    def __init__(self, environment: dict[str, str], count: int) -> None:
+        self._environment = environment
+        self._all = [_Process(environment) for _ in range(count)]
+        self._idle: queue.SimpleQueue[_Process] = queue.SimpleQueue()
+        for process in self._all:
+            process.wait_ready()
+            self._idle.put(process)
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The function's result for ``event``; waits for an idle environment. Raises FunctionError."""
+        process = self._idle.get()
+        try:
+            ok, result = process.invoke(event)
+        except (EOFError, OSError):  # the process died mid-event: a fresh environment takes its place
+            exit_code = process.exit_code()
+            process.close()
+            replacement = _Process(self._environment)
+            replacement.wait_ready()
+            self._all[self._all.index(process)] = replacement
+            self._idle.put(replacement)
+            raise FunctionError(f"the environment's process died (exit code {exit_code})") from None
+        self._idle.put(process)
+        if not ok:
+            raise FunctionError(result)
+        answer: dict[str, Any] = result
+        return answer
+
+    def close(self) -> None:
+        for process in self._all:
+            process.close()
