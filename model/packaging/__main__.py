@@ -70,12 +70,13 @@ def gated_model_dir(source: Path, path: str, parity_data: Path | None, tmp: Path
     if path == REFERENCE:
         return source
     assert parity_data is not None
-    variants = onnx_export.INT8_VARIANTS if path == "onnx-int8" else {0.0: ""}
-    for number, (fp32_layers, variant) in enumerate(variants.items()):
+    variants = onnx_export.INT8_VARIANTS if path == "onnx-int8" else onnx_export.INT8_VARIANTS[:1]
+    for number, variant in enumerate(variants):
         model_dir = source
         if path in ONNX_PATHS:
-            print(f"onnx:    exporting {path} {variant} (torch.onnx, ONNX Runtime quantization)".rstrip(), flush=True)
-            graph = onnx_export.stage(source, tmp / f"stage-{number}", path, fp32_layers)
+            named = f"{path} ({variant.label})" if path == "onnx-int8" else path
+            print(f"onnx:    exporting {named} (torch.onnx, ONNX Runtime quantization)", flush=True)
+            graph = onnx_export.stage(source, tmp / f"stage-{number}", path, variant)
             model_dir = graph.parent.parent
             print(f"onnx:    {onnx_export.graph_name(path)} {graph.stat().st_size / 1e6:.1f} MB")
         # A faster path ships only if it answers like fp32 on the data given: no archive otherwise.

@@ -3,11 +3,12 @@
 ``onnx-fp32`` is the exported graph as it is. ``onnx-int8`` is ONNX Runtime's dynamic int8
 quantization (int8 weights per output channel, activations quantized per call) of the Linear layers;
 the attention products (both operands are activations) always stay fp32. It comes in the variants of
-``INT8_VARIANTS``, fastest first: every layer in int8, or the first half of the encoder's layers kept
-in fp32. The packaging step gates them in that order and ships the first that passes. Why the first
-half: on the embedded model, ranking every Linear alone on 2,000 train.tsv sentences by mean
-|delta P| put the early layers' feed-forward first; all-int8 reached 98.97 % label agreement with
-fp32 on dev, the first-half-fp32 variant 99.89 % (docs/benchmarks.md lists every variant tried).
+``INT8_VARIANTS``, fastest first: every layer in int8; the feed-forward Linears of the first half of
+the encoder's layers kept in fp32; the whole first half kept in fp32. The packaging step gates them
+in that order and ships the first that passes. Why those: on the embedded model, ranking every
+Linear alone on 2,000 train.tsv sentences by mean |delta P| put the early layers' feed-forward
+first. On dev, all-int8 reached 98.97 % label agreement with fp32, the feed-forward variant 99.66 %,
+the first-half variant 99.89 % (docs/benchmarks.md lists every variant tried).
 
 The graph lives at ``onnx/model-<precision>.onnx`` beside the Hugging Face files, which stay: they
 hold the tokenizer and config, and the PyTorch fallback when ONNX Runtime is missing.
@@ -18,16 +19,31 @@ from __future__ import annotations
 import logging
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from model.code import inference
 
 ONNX_DIR = inference.ONNX_DIR
-# Fraction of the encoder's leading layers kept in fp32, fastest variant first.
-INT8_VARIANTS = {0.0: "every layer int8", 0.5: "first half of the layers fp32"}
+
+
+@dataclass(frozen=True)
+class Int8Variant:
+    label: str
+    fp32_layers: float  # fraction of the encoder's leading layers (rounded up) with Linears kept fp32
+    feed_forward_only: bool = False  # in those layers, keep only the feed-forward Linears fp32
+
+
+INT8_VARIANTS = (  # fastest first
+    Int8Variant("every layer int8", 0.0),
+    Int8Variant("feed-forward of the first half of the layers fp32", 0.5, feed_forward_only=True),
+    Int8Variant("first half of the layers fp32", 0.5),
+)
 OPSET = 17
 _LAYER = re.compile(r"layer\.(\d+)[./]")
+# BERT's intermediate/output dense, DistilBERT's ffn lin1/lin2 (not attention/output/dense)
+_FEED_FORWARD = re.compile(r"layer\.\d+/(intermediate/dense|output/dense|ffn/lin1|ffn/lin2)/")
 
 
 graph_name = inference.onnx_graph_name  # the file model/code/inference.py looks for
@@ -68,37 +84,37 @@ def export(model_dir: Path, out: Path) -> Path:
     return out
 
 
-def kept_in_fp32(graph: Path, fp32_layers: float) -> list[str]:
-    """MatMul nodes int8 leaves alone: activation x activation products, and every MatMul of the
-    leading ``fp32_layers`` fraction of the encoder's layers (rounded up)."""
+def kept_in_fp32(graph: Path, variant: Int8Variant) -> list[str]:
+    """MatMul nodes int8 leaves alone: activation x activation products, and the MatMuls (or only the
+    feed-forward ones) of the leading ``variant.fp32_layers`` fraction of the encoder's layers."""
     import onnx
 
     model = onnx.load(str(graph), load_external_data=False)
     weights = {init.name for init in model.graph.initializer}
     matmuls = [node for node in model.graph.node if node.op_type == "MatMul"]
     layers = {int(m.group(1)) for node in matmuls if (m := _LAYER.search(node.name))}
-    first_half = set(range(math.ceil(len(layers) * fp32_layers)))
+    leading = set(range(math.ceil(len(layers) * variant.fp32_layers)))
     kept = []
     for node in matmuls:
         match = _LAYER.search(node.name)
         products = not weights.intersection(node.input)  # both operands computed: attention scores, context
-        if products or (match is not None and int(match.group(1)) in first_half):
+        in_leading = match is not None and int(match.group(1)) in leading
+        if products or (in_leading and (not variant.feed_forward_only or _FEED_FORWARD.search(node.name))):
             kept.append(node.name)
     return kept
 
 
-def stage(model_dir: Path, stage_dir: Path, path: str, fp32_layers: float = 0.0) -> Path:
+def stage(model_dir: Path, stage_dir: Path, path: str, variant: Int8Variant = INT8_VARIANTS[0]) -> Path:
     """A model directory for ``path``: links to ``model_dir``'s files plus the ONNX graph; returns the graph."""
     stage_dir.mkdir(parents=True)
     for entry in model_dir.iterdir():
         if entry.name not in ("code", ONNX_DIR) and not entry.name.startswith("."):
             (stage_dir / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
-    return build(model_dir, stage_dir, path, fp32_layers)
+    return build(model_dir, stage_dir, path, variant)
 
 
-def build(model_dir: Path, stage: Path, path: str, fp32_layers: float = 0.0) -> Path:
-    """Write the graph for ``path`` (onnx-fp32 or onnx-int8, with ``fp32_layers`` of the leading
-    layers kept fp32) under ``stage``; returns its file."""
+def build(model_dir: Path, stage: Path, path: str, variant: Int8Variant = INT8_VARIANTS[0]) -> Path:
+    """Write the graph for ``path`` (onnx-fp32, or onnx-int8 as ``variant``) under ``stage``; returns its file."""
     target = stage / graph_name(path)
     if path == "onnx-fp32":
         return export(model_dir, target)
@@ -117,7 +133,7 @@ def build(model_dir: Path, stage: Path, path: str, fp32_layers: float = 0.0) -> 
             str(target),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            nodes_to_exclude=kept_in_fp32(fp32, fp32_layers),
+            nodes_to_exclude=kept_in_fp32(fp32, variant),
         )
     finally:
         root.setLevel(level)

@@ -54,18 +54,27 @@ def test_onnx_int8_serves_through_onnx_runtime(staged: Path, monkeypatch: pytest
     assert all(0.5 <= a["score"] <= 1.0 for a in answers)
 
 
-@pytest.mark.parametrize("fp32_layers", list(onnx_export.INT8_VARIANTS))
-def test_int8_variants_keep_attention_products_and_leading_layers_in_fp32(staged: Path, fp32_layers: float) -> None:
+@pytest.mark.parametrize("variant", onnx_export.INT8_VARIANTS, ids=lambda v: v.label)
+def test_int8_variants_keep_attention_products_and_leading_layers_in_fp32(
+    staged: Path, variant: onnx_export.Int8Variant
+) -> None:
     import onnx
 
     graph = staged / onnx_export.graph_name("onnx-fp32")
-    kept = set(onnx_export.kept_in_fp32(graph, fp32_layers))
+    kept = set(onnx_export.kept_in_fp32(graph, variant))
     weights = {i.name for i in onnx.load(str(graph), load_external_data=False).graph.initializer}
     matmuls = [n for n in onnx.load(str(graph), load_external_data=False).graph.node if n.op_type == "MatMul"]
-    for node in matmuls:  # the tiny model has 2 layers: with half kept, layer 0 stays fp32
+    feed_forward = {"intermediate/dense", "layer.0/output/dense", "layer.1/output/dense", "ffn/lin1", "ffn/lin2"}
+    for node in matmuls:  # the tiny model has 2 layers: with half kept, (parts of) layer 0 stay fp32
         products = not weights.intersection(node.input)
-        assert (node.name in kept) == (products or (fp32_layers > 0 and "layer.0/" in node.name)), node.name
+        leading = variant.fp32_layers > 0 and "layer.0/" in node.name
+        if variant.feed_forward_only:
+            leading = leading and any(f"{part}/" in node.name for part in feed_forward)
+        assert (node.name in kept) == (products or leading), node.name
     assert any(n.name not in kept for n in matmuls)
+    if variant.feed_forward_only:  # layer 0's attention Linears are int8, its feed-forward ones are not
+        layer0 = [n.name for n in matmuls if "layer.0/" in n.name and weights.intersection(n.input)]
+        assert any(name in kept for name in layer0) and any(name not in kept for name in layer0)
 
 
 @pytest.mark.parametrize("missing", ["graph", "onnxruntime"])
