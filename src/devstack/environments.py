@@ -15,6 +15,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
@@ -92,6 +93,7 @@ class Environments:
 
     def __init__(self, environment: dict[str, str], count: int) -> None:
         self._environment = environment
+        self._closed = False
         self._all = [_Process(environment) for _ in range(count)]
         self._idle: queue.SimpleQueue[_Process] = queue.SimpleQueue()
         for process in self._all:
@@ -105,11 +107,7 @@ class Environments:
             ok, result = process.invoke(event)
         except (EOFError, OSError):  # the process died mid-event: a fresh environment takes its place
             exit_code = process.exit_code()
-            process.close()
-            replacement = _Process(self._environment)
-            replacement.wait_ready()
-            self._all[self._all.index(process)] = replacement
-            self._idle.put(replacement)
+            self._replace(process)
             raise FunctionError(f"the environment's process died (exit code {exit_code})") from None
         self._idle.put(process)
         if not ok:
@@ -117,6 +115,24 @@ class Environments:
         answer: dict[str, Any] = result
         return answer
 
+    def _replace(self, dead: _Process) -> None:
+        """Start a fresh environment in the dead one's place; it takes events once its cold start is done
+        (the failed event is answered at once, not after that cold start)."""
+        dead.close()
+        if self._closed:
+            return
+        fresh = _Process(self._environment)
+        self._all[self._all.index(dead)] = fresh
+
+        def when_ready() -> None:
+            try:
+                fresh.wait_ready()
+            finally:  # even a failed cold start goes back: its next event fails fast instead of waiting forever
+                self._idle.put(fresh)
+
+        threading.Thread(target=when_ready, name="environment-cold-start", daemon=True).start()
+
     def close(self) -> None:
+        self._closed = True
         for process in self._all:
             process.close()
