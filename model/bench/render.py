@@ -57,7 +57,7 @@ def _notes(result: BenchResult) -> list[str]:
     if result.local_stack is not None:
         stack = result.local_stack
         notes.append(
-            f"local stack (local API -> handler -> boto3 -> model server), short text, sequential: p50 "
+            f"local stack (local API -> handler -> botocore -> model server), short text, sequential: p50 "
             f"{stack.api_p50_ms:.2f} ms, p99 {stack.api_p99_ms:.2f} ms ({stack.api_p99_ms / stack.api_p50_ms:.2f}x p50)"
             f" vs the model server alone {stack.server_p50_ms:.2f} ms: {stack.added_p50_ms:.2f} ms added"
         )

@@ -50,7 +50,7 @@ class Roofline:
 class StackOverhead:
     """One short sentence, sequential, the two measured in alternation so drift hits both alike."""
 
-    api_p50_ms: float  # local API -> handler -> boto3 -> model server
+    api_p50_ms: float  # local API -> handler -> botocore -> model server
     api_p99_ms: float
     server_p50_ms: float  # the model server alone, same request shape over HTTP
 

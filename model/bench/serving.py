@@ -1,5 +1,5 @@
 """Measurements through the local stand-ins: the model server under concurrent clients, and what the
-local API + handler + boto3 add over a direct ``predict_fn`` call."""
+local API + handler + botocore client add over a direct ``predict_fn`` call."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Local model server: SageMaker's protocols on loopback, serving model/code/inference.py.
 
 Routes
-  POST /endpoints/{name}/invocations  the SageMaker *runtime* API path; boto3's sagemaker-runtime
+  POST /endpoints/{name}/invocations  the SageMaker *runtime* API path; the sagemaker-runtime
                                       client reaches it through AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME
   POST /invocations                   the container contract (what SageMaker calls inside)
   GET  /ping                          200 once the model is loaded, 503 before
