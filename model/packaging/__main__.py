@@ -70,6 +70,7 @@ def gated_model_dir(source: Path, path: str, parity_data: Path | None, tmp: Path
     if path == REFERENCE:
         return source
     assert parity_data is not None
+    # Only onnx-int8 has variants; the other paths are built once (the variant argument is unused there).
     variants = onnx_export.INT8_VARIANTS if path == "onnx-int8" else onnx_export.INT8_VARIANTS[:1]
     for number, variant in enumerate(variants):
         model_dir = source

@@ -112,12 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import shutil
 
+    from devstack.lambda_image import IMAGE  # it builds with this module: not at the top
+
     parser = argparse.ArgumentParser(
         prog="python -m devstack.lambda_package",
         description="Cold import of handler.app on Python 3.13 in the Lambda image, with and without bytecode.",
     )
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--image", default="public.ecr.aws/lambda/python:3.13-x86_64")
+    parser.add_argument("--image", default=IMAGE)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         built = build_function(Path(tmp) / "with-bytecode")

@@ -2,7 +2,7 @@
 
 The client is the one ``boto3.client("sagemaker-runtime")`` returns (botocore's, from the runtime's
 own SDK), made from botocore's session directly: importing boto3 also imports its resource layer
-and s3transfer, ~30 ms of the cold start for nothing this function uses.
+and s3transfer, cold-start time for nothing this function uses.
 
 It speaks the Hugging Face toolkit's wire format (`{"inputs": [...], "parameters": {...}}` →
 `[{"label", "score"}, ...]`) and turns every botocore failure into one of our exceptions.

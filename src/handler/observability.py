@@ -10,7 +10,7 @@ logger = Logger()
 metrics = Metrics()
 
 # Powertools' Tracer imports the X-Ray SDK (and wrapt) even to switch itself off, which costs the
-# cold start ~15-20 ms for nothing. So the tracer exists only when tracing is on, decided by
+# cold start time for nothing. So the tracer exists only when tracing is on, decided by
 # Powertools' own rule (POWERTOOLS_TRACE_DISABLED, sam local, outside Lambda); the template sets
 # POWERTOOLS_TRACE_DISABLED from TracingMode.
 tracer: Tracer | None = None if Tracer._is_tracer_disabled() else Tracer()
