@@ -73,7 +73,7 @@ build: install ## sam build (python3.13 wheels, works with any local Python)
 
 deploy: install ## package-model -> sam build -> sam deploy (needs AWS credentials and BUCKET)
 	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<s3 bucket for model.tar.gz> (or run 'sam deploy --guided' for hub-direct mode)"; exit 2; }
-	$(PY) -m model.packaging package --model "$(MODEL)" --inference-path "$(INFERENCE_PATH)" --parity-data "$(DATA)/dev.tsv" --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
+	$(PY) -m model.packaging package --model "$(MODEL)" --inference-path "$(INFERENCE_PATH)" --parity-data "$(DATA)/dev.tsv" --calibration-data "$(DATA)/train.tsv" --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
 	$(SAM) build
 	$(SAM) deploy --config-env "$(CONFIG_ENV)" --region "$(REGION)" --parameter-overrides $$($(PY) -m model.packaging overrides --samconfig samconfig.toml --config-env "$(CONFIG_ENV)" --image-uri "$$($(PY) -m model.packaging image-uri --region $(REGION) --transformers-version $(TRANSFORMERS_VERSION) --device $(DEVICE))")
 
@@ -89,8 +89,8 @@ lambda-image: install ## Build public.ecr.aws/lambda/python:3.13-x86_64 locally 
 sam-local: install ## Every event through sam local start-lambda + start-api in Docker, checked (table)
 	$(PY) -m devstack.sam_local --model "$(MODEL)"
 
-package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...; INFERENCE_PATH=bf16|onnx-fp32|onnx-int8 must pass the parity gate on DATA/dev.tsv
-	$(PY) -m model.packaging package --model "$(MODEL)" --inference-path "$(INFERENCE_PATH)" --parity-data "$(DATA)/dev.tsv" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
+package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...; INFERENCE_PATH=bf16|onnx-fp32|onnx-int8|openvino-int8 must pass the parity gate on DATA/dev.tsv
+	$(PY) -m model.packaging package --model "$(MODEL)" --inference-path "$(INFERENCE_PATH)" --parity-data "$(DATA)/dev.tsv" --calibration-data "$(DATA)/train.tsv" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
 
 image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (REGION, TRANSFORMERS_VERSION, DEVICE)
 	$(PY) -m model.packaging image-uri --region "$(REGION)" --transformers-version "$(TRANSFORMERS_VERSION)" --device "$(DEVICE)"
@@ -108,7 +108,7 @@ $(PEER)/.installed: requirements-peer.txt
 	touch $@
 
 bench: $(VENV)/.installed $(if $(QUICK),,$(PEER)/.installed) ## Inference benchmark with the infinity-emb peer in .venv-peer (docs/benchmarks.md); QUICK=1: CI smoke mode
-	$(PY) -m model.bench --data "$(DATA)/dev.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
+	$(PY) -m model.bench --data "$(DATA)/dev.tsv" --train "$(DATA)/train.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
 	$(if $(QUICK),,cp bench-results/capacity.md docs/capacity.md)
 
 load: $(VENV)/.installed ## Bounded load test against the local stack, then the knee (docs/load-knee.md)

@@ -21,11 +21,12 @@ from devstack import budget, lambda_package
 from model.bench import capacity, measure, render, serving
 from model.bench.results import BenchResult, Setup
 from model.code import inference
-from model.packaging import onnx_export
+from model.packaging import graphs, openvino_export
+from model.packaging.onnx_export import INT8_VARIANTS
 from model.training.data import read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SWEEP = ("fp32", f"onnx-int8 ({onnx_export.INT8_VARIANTS[0].label})")
+SWEEP = ("fp32", graphs.describe("onnx-int8", INT8_VARIANTS[0]), graphs.describe("openvino-int8", INT8_VARIANTS[0]))
 BATCH_SIZES = (8, 16, 32, 64, 128)
 
 
@@ -38,14 +39,14 @@ def worst_case_tokens(quick: bool) -> int:
     return 1024 if quick else budget.MAX_REQUEST_TOKENS
 
 
-def graphs(model_dir: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
+def graph_models(model_dir: Path, tmp: Path, calibration: list[str]) -> dict[str, tuple[Path, str]]:
     """Setup label -> (model directory, inference path) for every graph make package-model can ship."""
     found = {"fp32": (model_dir, "fp32"), "bf16": (model_dir, "bf16")}
-    log("onnx: building onnx-fp32 and onnx-int8, every variant")
-    found["onnx-fp32"] = (onnx_export.stage(model_dir, tmp / "onnx-fp32", "onnx-fp32").parent.parent, "onnx-fp32")
-    for number, variant in enumerate(onnx_export.INT8_VARIANTS):
-        graph = onnx_export.stage(model_dir, tmp / f"onnx-int8-{number}", "onnx-int8", variant)
-        found[f"onnx-int8 ({variant.label})"] = (graph.parent.parent, "onnx-int8")
+    for path in inference.GRAPHS:
+        log(f"graphs: building {path}{', every variant' if path in graphs.VARIANT_PATHS else ''}")
+        for number, variant in enumerate(graphs.variants(path)):
+            graph = graphs.stage(model_dir, tmp / f"{path}-{number}", path, variant, calibration)
+            found[graphs.describe(path, variant)] = (graph.parent.parent, path)
     return found
 
 
@@ -73,15 +74,16 @@ def offline_setups(
     return setups
 
 
-def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
+def run(data: Path, train: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
     sentences = [e.text for e in read_tsv(data)]
+    calibration = openvino_export.calibration_sample([e.text for e in read_tsv(train)], 16 if quick else 300)
     batch_texts = sentences[: 32 if quick else len(sentences)]
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = measure.build_full_size_model(config, Path(tmp) / "distilbert-full")
         log(f"model: full-size DistilBERT from {config} (random weights); {len(sentences)} dev sentences")
         log("roofline, before the paths: GEMM GFLOP/s and GOP/s, FLOPs per sentence")
         roof_before = measure.roofline(model_dir, batch_texts, quick)
-        models = graphs(model_dir, Path(tmp))
+        models = graph_models(model_dir, Path(tmp), calibration)
         setups = offline_setups(model_dir, models, sentences, batch_texts, data, quick)
         sweep = {}
         for label in SWEEP:
@@ -117,16 +119,19 @@ def run(data: Path, config: Path, server_path: str, quick: bool) -> BenchResult:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.bench", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="SST-2 dev.tsv")
+    parser.add_argument("--train", type=Path, required=True, help="SST-2 train.tsv (calibrates openvino-int8)")
     parser.add_argument("--config", type=Path, required=True, help="directory with the full-size config + tokenizer")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="where the results go")
     parser.add_argument("--path", choices=inference.INFERENCE_PATHS, default="fp32", help="path for server/stack runs")
     parser.add_argument("--quick", action="store_true", help="CI smoke mode: tiny sizes, no timing claims")
     args = parser.parse_args(argv)
-    for needed in (args.data, args.config / "config.json"):
+    for needed in (args.data, args.train, args.config / "config.json"):
         if not needed.exists():
-            print(f"error: {needed} not found (pass --data/--config; ../shared/data holds them)", file=sys.stderr)
+            print(
+                f"error: {needed} not found (pass --data/--train/--config; ../shared/data holds them)", file=sys.stderr
+            )
             return 2
-    result = run(args.data, args.config, args.path, args.quick)
+    result = run(args.data, args.train, args.config, args.path, args.quick)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     (args.out / "bench.md").write_text(render.markdown(result), encoding="utf-8")

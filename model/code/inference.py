@@ -3,7 +3,8 @@
 This file ships as ``code/inference.py`` inside ``model.tar.gz`` and runs unchanged in
 the Hugging Face PyTorch inference DLC (transformers 4.51 / 5.x, torch 2.6+, Python 3.12) and in
 the project's local model server. It imports only the standard library, torch and transformers,
-and onnxruntime on the onnx-* paths (installed from the wheels the archive ships).
+plus onnxruntime on the onnx-* paths and openvino on openvino-int8 (installed from the wheels the
+archive ships).
 
 Wire format (the toolkit's): request ``{"inputs": str | [str], "parameters": {...}}``, response
 ``[{"label": str, "score": float}, ...]`` with one entry per input, in input order.
@@ -25,9 +26,11 @@ them. The toolkit usually downloads them first and passes that directory; either
 Settings (environment, read once by ``model_fn``):
   HF_MODEL_ID, HF_MODEL_REVISION  hub-direct mode only (see above)
   SP_INFERENCE_PATH  fp32 (default, PyTorch) | bf16 (PyTorch, weights and activations in bfloat16: fast
-                     only on CPUs with AVX512-BF16 or AMX) | onnx-fp32 | onnx-int8 (ONNX Runtime on the
-                     graph ``make package-model`` wrote to onnx/model-<precision>.onnx; without that
-                     file or without onnxruntime, PyTorch fp32 serves and the log says why)
+                     only on CPUs with AVX512-BF16 or AMX) | onnx-fp32 | onnx-int8 | openvino-int8
+                     (ONNX Runtime or OpenVINO on the graph ``make package-model`` wrote, ``GRAPHS``;
+                     without that file or without its runtime, PyTorch fp32 serves and the log says why)
+  SP_OPENVINO_PRECISION  openvino-int8's precision for what is not int8: unset (OpenVINO's choice:
+                     bf16 on CPUs with AVX512-BF16 or AMX, else f32) | f32 | bf16
   SP_MAX_BATCH_SIZE  texts per forward pass, default 32
   SP_NUM_THREADS     torch intra-op threads, default: the CPUs this process may run on
 """
@@ -35,6 +38,7 @@ Settings (environment, read once by ``model_fn``):
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -49,9 +53,16 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 BAD_INPUT = "SP_BAD_INPUT"
 MODEL_FAILURE = "SP_MODEL_FAILURE"
 OVER_BUDGET = "SP_TOKEN_BUDGET"
-INFERENCE_PATHS = ("fp32", "bf16", "onnx-fp32", "onnx-int8")
-ONNX_PATHS = ("onnx-fp32", "onnx-int8")
-ONNX_DIR = "onnx"  # the archive's directory of ONNX graphs, beside the Hugging Face files
+INFERENCE_PATHS = ("fp32", "bf16", "onnx-fp32", "onnx-int8", "openvino-int8")
+# The paths served from a graph `make package-model` writes beside the Hugging Face files: the graph's
+# file in the archive, and the runtime that serves it (shipped as wheels in code/).
+GRAPHS = {
+    "onnx-fp32": ("onnx/model-fp32.onnx", "onnxruntime"),
+    "onnx-int8": ("onnx/model-int8.onnx", "onnxruntime"),
+    "openvino-int8": ("openvino/model-int8.xml", "openvino"),
+}
+GRAPH_DIRS = frozenset(name.split("/")[0] for name, _ in GRAPHS.values())
+OPENVINO_PRECISIONS = ("f32", "bf16")
 # fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
 # ships them only after its parity gate against fp32 on dev (README, Packaging).
 DEFAULT_INFERENCE_PATH = "fp32"
@@ -89,7 +100,7 @@ Logits = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (input_ids, att
 @dataclass
 class LoadedModel:
     model: Logits
-    backend: Any  # what computes the logits: the torch module or the ONNX Runtime session
+    backend: Any  # what computes the logits: the torch module, ONNX Runtime's session or OpenVINO's model
     tokenizer: Any
     id2label: dict[int, str]
     max_length: int
@@ -157,21 +168,41 @@ def _onnx_logits(graph: str, threads: int) -> tuple[Logits, Any]:
     return logits, session
 
 
-def onnx_graph_name(inference_path: str) -> str:
-    """``onnx-int8`` -> ``onnx/model-int8.onnx``: where ``make package-model`` writes the graph."""
-    return f"{ONNX_DIR}/model-{inference_path.removeprefix('onnx-')}.onnx"
+def _openvino_logits(graph: str, threads: int) -> tuple[Logits, Any]:
+    import openvino  # shipped as wheels in code/, like onnxruntime
+
+    config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
+    precision = os.environ.get("SP_OPENVINO_PRECISION", "").strip()
+    if precision and precision not in OPENVINO_PRECISIONS:
+        raise ValueError(f"SP_OPENVINO_PRECISION must be unset or one of {OPENVINO_PRECISIONS}, got {precision!r}")
+    if precision:
+        config["INFERENCE_PRECISION_HINT"] = precision
+    compiled = openvino.Core().compile_model(graph, "CPU", config)
+
+    def logits(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        request = compiled.create_infer_request()  # one per call: a request is not safe to share across threads
+        request.infer({"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()})
+        return torch.from_numpy(request.get_output_tensor(0).data.copy())
+
+    return logits, compiled
 
 
-def _onnx_graph(model_dir: str, inference_path: str) -> str | None:
-    """The ONNX graph for ``inference_path`` when it and ONNX Runtime are both there; else None, logged."""
-    graph = os.path.join(model_dir, onnx_graph_name(inference_path))
+def graph_name(inference_path: str) -> str:
+    """``onnx-int8`` -> ``onnx/model-int8.onnx``: where ``make package-model`` writes the path's graph."""
+    return GRAPHS[inference_path][0]
+
+
+def _graph(model_dir: str, inference_path: str) -> str | None:
+    """The graph for ``inference_path`` when it and its runtime are both there; else None, logged."""
+    graph = os.path.join(model_dir, graph_name(inference_path))
+    runtime = GRAPHS[inference_path][1]
     if not os.path.isfile(graph):
         log.warning("SP_INFERENCE_PATH=%s but %s is missing: serving with PyTorch fp32", inference_path, graph)
         return None
     try:
-        import onnxruntime  # noqa: F401
+        importlib.import_module(runtime)
     except ImportError:
-        log.warning("SP_INFERENCE_PATH=%s but onnxruntime is not installed: serving with PyTorch fp32", inference_path)
+        log.warning("SP_INFERENCE_PATH=%s but %s is not installed: serving with PyTorch fp32", inference_path, runtime)
         return None
     return graph
 
@@ -195,11 +226,12 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
 
     source, revision = _weights(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-    graph = _onnx_graph(model_dir, inference_path) if inference_path in ONNX_PATHS else None
+    graph = _graph(model_dir, inference_path) if inference_path in GRAPHS else None
     if graph is not None:
-        (logits, backend), config = _onnx_logits(graph, threads), AutoConfig.from_pretrained(source, revision=revision)
+        runtime = _openvino_logits if GRAPHS[inference_path][1] == "openvino" else _onnx_logits
+        (logits, backend), config = runtime(graph, threads), AutoConfig.from_pretrained(source, revision=revision)
     else:
-        inference_path = "fp32" if inference_path in ONNX_PATHS else inference_path
+        inference_path = "fp32" if inference_path in GRAPHS else inference_path
         logits, backend, config = _torch_logits(source, revision, inference_path)
 
     positions = getattr(config, "max_position_embeddings", None) or 512

@@ -7,8 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from model.code.inference import DEFAULT_INFERENCE_PATH, INFERENCE_PATHS, ONNX_PATHS
-from model.packaging import onnx_export, parity, wheels
+from model.code.inference import DEFAULT_INFERENCE_PATH, GRAPHS, INFERENCE_PATHS
+from model.packaging import graphs, openvino_export, parity, wheels
 from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
 from model.packaging.parity import REFERENCE
@@ -16,7 +16,7 @@ from model.packaging.samconfig import SamConfigError, format_overrides, read_ove
 from model.packaging.upload import UploadError, upload
 from model.packaging.wheels import WheelError
 from model.source import HUB_ID, ModelSourceError, fetch_from_hub
-from model.training.data import DataError
+from model.training.data import DataError, read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_OUT = ROOT / "build" / "model" / "model.tar.gz"
@@ -34,13 +34,21 @@ def cmd_package(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.inference_path == openvino_export.PATH and args.calibration_data is None:
+        print(
+            f"error: --inference-path {args.inference_path} needs --calibration-data (SST-2 train.tsv): "
+            "its static int8 quantization is calibrated on those sentences",
+            file=sys.stderr,
+        )
+        return 2
+    calibration = calibration_texts(args.calibration_data) if args.inference_path == openvino_export.PATH else []
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = gated_model_dir(source, args.inference_path, args.parity_data, Path(tmp))
+        model_dir = gated_model_dir(source, args.inference_path, args.parity_data, Path(tmp), calibration)
         if model_dir is None:
             older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
             print(f"error: {args.inference_path} failed the parity gate; no archive written{older}", file=sys.stderr)
             return 1
-        extra = runtime_entries(Path(tmp)) if args.inference_path in ONNX_PATHS else []
+        extra = runtime_entries(Path(tmp), args.inference_path) if args.inference_path in GRAPHS else []
         sha256 = build_archive(model_dir, args.out, extra=extra)
     code_out = args.out.with_name("code.tar.gz")
     code_sha256 = build_code_archive(code_out)
@@ -62,40 +70,48 @@ def cmd_package(args: argparse.Namespace) -> int:
     return 0
 
 
-def gated_model_dir(source: Path, path: str, parity_data: Path | None, tmp: Path) -> Path | None:
+def calibration_texts(data: Path) -> list[str]:
+    """openvino-int8's calibration sentences: a fixed sample of ``data`` (train.tsv, never dev.tsv)."""
+    return openvino_export.calibration_sample([e.text for e in read_tsv(data)])
+
+
+def gated_model_dir(
+    source: Path, path: str, parity_data: Path | None, tmp: Path, calibration: list[str] | None = None
+) -> Path | None:
     """The model directory to archive for ``path``, or None when no form of it passes the parity gate.
 
-    fp32 ships as it is. bf16 and onnx-fp32 are gated as they are; onnx-int8 is built in each of
-    ``onnx_export.INT8_VARIANTS``, fastest first, and the first that passes ships."""
+    fp32 ships as it is. bf16 and onnx-fp32 are gated as they are; onnx-int8 and openvino-int8 are
+    built in each of ``onnx_export.INT8_VARIANTS``, fastest first, and the first that passes ships."""
     if path == REFERENCE:
         return source
     assert parity_data is not None
-    # Only onnx-int8 has variants; the other paths are built once (the variant argument is unused there).
-    variants = onnx_export.INT8_VARIANTS if path == "onnx-int8" else onnx_export.INT8_VARIANTS[:1]
-    for number, variant in enumerate(variants):
+    for number, variant in enumerate(graphs.variants(path)):
         model_dir = source
-        if path in ONNX_PATHS:
-            named = f"{path} ({variant.label})" if path == "onnx-int8" else path
-            print(f"onnx:    exporting {named} (torch.onnx, ONNX Runtime quantization)", flush=True)
-            graph = onnx_export.stage(source, tmp / f"stage-{number}", path, variant)
+        if path in GRAPHS:
+            runtime = GRAPHS[path][1]
+            print(f"graph:   building {graphs.describe(path, variant)} for {runtime}", flush=True)
+            graph = graphs.stage(source, tmp / f"stage-{number}", path, variant, calibration or [])
             model_dir = graph.parent.parent
-            print(f"onnx:    {onnx_export.graph_name(path)} {graph.stat().st_size / 1e6:.1f} MB")
+            size = sum(f.stat().st_size for f in graph.parent.iterdir())
+            print(f"graph:   {graph.parent.name}/ {size / 1e6:.1f} MB")
         # A faster path ships only if it answers like fp32 on the data given: no archive otherwise.
-        result = parity.check(model_dir, path, parity_data)
-        print(result.describe())
-        if result.passed:
+        results = parity.check(model_dir, path, parity_data)
+        for result in results:
+            print(result.describe())
+        if all(result.passed for result in results):
             return model_dir
     return None
 
 
-def runtime_entries(tmp: Path) -> list[tuple[str, Path]]:
-    """ONNX Runtime's wheels for the DLC and the requirements.txt that installs them offline."""
-    print(f"wheels:  {wheels.runtime_requirement()} and its dependencies for Python {wheels.DLC_PYTHON} manylinux")
-    found = wheels.download(tmp / "wheels")
+def runtime_entries(tmp: Path, path: str) -> list[tuple[str, Path]]:
+    """The path's runtime as wheels for the DLC, and the requirements.txt that installs them offline."""
+    requirement = wheels.runtime_requirement(path)
+    print(f"wheels:  {requirement} and its dependencies for Python {wheels.DLC_PYTHON} manylinux")
+    found = wheels.download(tmp / "wheels", path)
     requirements = tmp / "requirements.txt"
-    requirements.write_text(wheels.requirements_text(), encoding="utf-8")
+    requirements.write_text(wheels.requirements_text(path), encoding="utf-8")
     print(f"wheels:  {len(found)} files, {sum(w.stat().st_size for w in found) / 1e6:.1f} MB")
-    seconds = wheels.offline_install_seconds(tmp / "wheels", tmp / "offline-install")
+    seconds = wheels.offline_install_seconds(tmp / "wheels", tmp / "offline-install", path)
     print(f"wheels:  install with --no-index, as the endpoint will: {seconds:.1f} s (every wheel installed)")
     return [("code/requirements.txt", requirements), *((f"{wheels.WHEELS_DIR}/{w.name}", w) for w in found)]
 
@@ -141,6 +157,12 @@ def parser() -> argparse.ArgumentParser:
     )
     pkg.add_argument(
         "--parity-data", type=Path, help="SST-2 TSV (dev.tsv) for the parity gate of a path other than fp32"
+    )
+    pkg.add_argument(
+        "--calibration-data",
+        type=Path,
+        help=f"SST-2 TSV (train.tsv) whose sentences calibrate openvino-int8 "
+        f"({openvino_export.CALIBRATION_SENTENCES} of them, a fixed sample)",
     )
     pkg.add_argument("--no-load-check", action="store_true", help="skip loading the model with transformers")
     pkg.set_defaults(func=cmd_package)

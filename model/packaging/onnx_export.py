@@ -11,7 +11,9 @@ first. On dev, the gate measured all-int8 at 98.97 % label agreement with fp32 a
 variant at 99.66 % (docs/benchmarks.md: the gate's output and the other rules tried).
 
 The graph lives at ``onnx/model-<precision>.onnx`` beside the Hugging Face files, which stay: they
-hold the tokenizer and config, and the PyTorch fallback when ONNX Runtime is missing.
+hold the tokenizer and config, and the PyTorch fallback when ONNX Runtime is missing. The same
+variants, with the exported graph, make openvino-int8 (``openvino_export``); ``graphs.stage`` builds
+either.
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from model.code import inference
-
-ONNX_DIR = inference.ONNX_DIR
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ _LAYER = re.compile(r"layer\.(\d+)[./]")
 _FEED_FORWARD = re.compile(r"layer\.\d+/(intermediate/dense|output/dense|ffn/lin1|ffn/lin2)/")
 
 
-graph_name = inference.onnx_graph_name  # the file model/code/inference.py looks for
+graph_name = inference.graph_name  # the file model/code/inference.py looks for
 
 
 def export(model_dir: Path, out: Path) -> Path:
@@ -84,9 +84,10 @@ def export(model_dir: Path, out: Path) -> Path:
     return out
 
 
-def kept_in_fp32(graph: Path, variant: Int8Variant) -> list[str]:
-    """MatMul nodes int8 leaves alone: activation x activation products, and the MatMuls (or only the
-    feed-forward ones) of the leading ``variant.fp32_layers`` fraction of the encoder's layers."""
+def kept_in_fp32(graph: Path, variant: Int8Variant, products: bool = True) -> list[str]:
+    """MatMul nodes int8 leaves alone: activation x activation products (unless ``products`` is False),
+    and the MatMuls (or only the feed-forward ones) of the leading ``variant.fp32_layers`` fraction of
+    the encoder's layers."""
     import onnx
 
     model = onnx.load(str(graph), load_external_data=False)
@@ -97,20 +98,13 @@ def kept_in_fp32(graph: Path, variant: Int8Variant) -> list[str]:
     kept = []
     for node in matmuls:
         match = _LAYER.search(node.name)
-        products = not weights.intersection(node.input)  # both operands computed: attention scores, context
+        product = not weights.intersection(node.input)  # both operands computed: attention scores, context
         in_leading = match is not None and int(match.group(1)) in leading
-        if products or (in_leading and (not variant.feed_forward_only or _FEED_FORWARD.search(node.name))):
+        if (products and product) or (
+            in_leading and (not variant.feed_forward_only or _FEED_FORWARD.search(node.name))
+        ):
             kept.append(node.name)
     return kept
-
-
-def stage(model_dir: Path, stage_dir: Path, path: str, variant: Int8Variant = INT8_VARIANTS[0]) -> Path:
-    """A model directory for ``path``: links to ``model_dir``'s files plus the ONNX graph; returns the graph."""
-    stage_dir.mkdir(parents=True)
-    for entry in model_dir.iterdir():
-        if entry.name not in ("code", ONNX_DIR) and not entry.name.startswith("."):
-            (stage_dir / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
-    return build(model_dir, stage_dir, path, variant)
 
 
 def build(model_dir: Path, stage: Path, path: str, variant: Int8Variant = INT8_VARIANTS[0]) -> Path:

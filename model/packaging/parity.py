@@ -3,14 +3,22 @@
 Both paths run through ``model/code/inference.py`` on an SST-2 style TSV (``dev.tsv``). The gate
 passes when labels agree on at least 99.5 % of the sentences and accuracy drops by at most 0.3
 points; the largest change of P(POSITIVE) is reported as well.
+
+openvino-int8 runs what is not int8 in bf16 on CPUs with AVX512-BF16 or AMX and in f32 elsewhere,
+and the packaging machine's CPU need not be the endpoint's: on a bf16 CPU it is checked both ways
+(``SP_OPENVINO_PRECISION=f32`` for the second) and must pass both.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from model.code import inference
 from model.training.data import LABELS, read_tsv
 from model.training.evaluate import load, predictions_of
 
@@ -70,10 +78,43 @@ def compare(path: str, gold: list[str], reference: list[dict[str, Any]], candida
     )
 
 
-def check(model_dir: Path, path: str, data: Path) -> Parity:
-    """Run fp32 and ``path`` over ``data`` through the serving code and compare them."""
+def served_precision(loaded: inference.LoadedModel) -> str | None:
+    """What OpenVINO runs the float parts of openvino-int8 in (``bf16`` or ``f32``); None for other paths."""
+    if loaded.inference_path != "openvino-int8":
+        return None
+    return str(loaded.backend.get_property("INFERENCE_PRECISION_HINT").get_type_name())
+
+
+@contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
+
+
+def _candidates(model_dir: Path, path: str) -> Iterator[tuple[str, inference.LoadedModel]]:
+    """(label, loaded model) for every way ``path`` may be served: openvino-int8 on a bf16 CPU twice."""
+    loaded = load(model_dir, path)
+    precision = served_precision(loaded)
+    yield (f"{path} ({precision})" if precision else path), loaded
+    if precision not in (None, "f32"):
+        with _environment("SP_OPENVINO_PRECISION", "f32"):
+            yield f"{path} (f32)", load(model_dir, path)
+
+
+def check(model_dir: Path, path: str, data: Path) -> list[Parity]:
+    """Run fp32 and ``path`` over ``data`` through the serving code and compare them: one result per
+    way ``path`` may be served (see the module's text); it ships only if every one passes."""
     examples = read_tsv(data)
     texts = [e.text for e in examples]
+    gold = [LABELS[e.label] for e in examples]
     reference = predictions_of(load(model_dir, REFERENCE), texts)
-    candidate = predictions_of(load(model_dir, path), texts)
-    return compare(path, [LABELS[e.label] for e in examples], reference, candidate)
+    return [
+        compare(label, gold, reference, predictions_of(loaded, texts)) for label, loaded in _candidates(model_dir, path)
+    ]

@@ -1,4 +1,4 @@
-"""ONNX Runtime for an endpoint without internet: wheels inside ``model.tar.gz``.
+"""ONNX Runtime or OpenVINO for an endpoint without internet: wheels inside ``model.tar.gz``.
 
 Packaged endpoints run with network isolation, so nothing can be downloaded at start. The Hugging
 Face DLC pip-installs ``code/requirements.txt`` before it loads ``inference.py``; ours points pip at
@@ -15,6 +15,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from model.code import inference
+
 DLC_PYTHON = "3.12"
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux2014_x86_64")
 WHEELS_DIR = "code/wheels"
@@ -25,9 +27,10 @@ class WheelError(Exception):
     """The runtime's wheels could not be fetched for the DLC's platform."""
 
 
-def runtime_requirement() -> str:
-    """The ONNX Runtime the artifact was built and checked with (this environment's)."""
-    return f"onnxruntime=={metadata.version('onnxruntime')}"
+def runtime_requirement(path: str) -> str:
+    """The runtime ``path``'s graph was built and checked with (this environment's), pinned."""
+    distribution = inference.GRAPHS[path][1]
+    return f"{distribution}=={metadata.version(distribution)}"
 
 
 def pip_target_args() -> list[str]:
@@ -36,24 +39,24 @@ def pip_target_args() -> list[str]:
     return ["--only-binary=:all:", "--python-version", DLC_PYTHON, "--implementation", "cp", *platforms]
 
 
-def download(dest: Path) -> list[Path]:
+def download(dest: Path, path: str) -> list[Path]:
     """Fetch the runtime and its dependencies as DLC-compatible wheels into ``dest`` (pip's cache helps)."""
     dest.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pip", "download", "--quiet", *pip_target_args(), "-d", str(dest)]
-    result = subprocess.run([*command, runtime_requirement()], capture_output=True, text=True, check=False)
+    result = subprocess.run([*command, runtime_requirement(path)], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
-        raise WheelError(f"could not download {runtime_requirement()} for Python {DLC_PYTHON} manylinux: {last}")
+        raise WheelError(f"could not download {runtime_requirement(path)} for Python {DLC_PYTHON} manylinux: {last}")
     return sorted(dest.glob("*.whl"))
 
 
-def offline_install_seconds(wheel_dir: Path, scratch: Path) -> float:
+def offline_install_seconds(wheel_dir: Path, scratch: Path, path: str) -> float:
     """Install the runtime from ``wheel_dir`` alone (``--no-index``, DLC platform) into ``scratch``: proof
     that an isolated endpoint can, and the start time it adds when the image has none of the wheels."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheel_dir)]
     started = time.perf_counter()
     result = subprocess.run(
-        [*command, *pip_target_args(), "--target", str(scratch), runtime_requirement()],
+        [*command, *pip_target_args(), "--target", str(scratch), runtime_requirement(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -64,6 +67,6 @@ def offline_install_seconds(wheel_dir: Path, scratch: Path) -> float:
     return time.perf_counter() - started
 
 
-def requirements_text() -> str:
+def requirements_text(path: str) -> str:
     """``code/requirements.txt``: install from the shipped wheels only, never from the internet."""
-    return f"--no-index\n--find-links {MODEL_ROOT}/{WHEELS_DIR}\n{runtime_requirement()}\n"
+    return f"--no-index\n--find-links {MODEL_ROOT}/{WHEELS_DIR}\n{runtime_requirement(path)}\n"

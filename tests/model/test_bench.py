@@ -14,11 +14,12 @@ from tests.support import ROOT, SHARED_DATA
 
 def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     data, config = SHARED_DATA / "sst2" / "dev.tsv", SHARED_DATA / "distilbert-sst2"
+    train = data.with_name("train.tsv")
     if not (data.is_file() and (config / "config.json").is_file()):
         pytest.skip(f"benchmark data not found beside the project ({SHARED_DATA})")
     result = subprocess.run(
-        [sys.executable, "-m", "model.bench", "--quick", "--data", str(data), "--config", str(config),
-         "--out", str(tmp_path)],
+        [sys.executable, "-m", "model.bench", "--quick", "--data", str(data), "--train", str(train),
+         "--config", str(config), "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -32,6 +33,8 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
         "predict_fn onnx-fp32",
         "predict_fn onnx-int8 (every layer int8)",
         "predict_fn onnx-int8 (first half of the layers fp32)",
+        "predict_fn openvino-int8 (every layer int8)",
+        "predict_fn openvino-int8 (first half of the layers fp32)",
     } <= set(setups)
     assert all(s["sentences_per_s"] > 0 and s["x_pipeline"] > 0 for s in setups.values())
     assert setups["predict_fn onnx-int8 (every layer int8)"]["latency_short"]["p50_ms"] > 0
@@ -40,7 +43,7 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     assert [p["concurrency"] for p in report["server"]] == [1, 8, 32]
     assert all(p["sentences_per_s"] > 0 for p in report["server"])
     assert report["roofline"]["gemm_fp32_gflops"] > 0 and report["roofline"]["gemm_int8_gops"] > 0
-    assert set(report["batch_sweep"]) == {"fp32", "onnx-int8 (every layer int8)"}
+    assert set(report["batch_sweep"]) == {"fp32", "onnx-int8 (every layer int8)", "openvino-int8 (every layer int8)"}
     assert all(rate > 0 for rates in report["batch_sweep"].values() for rate in rates.values())
     assert all(s["worst_case_s"] > 0 for name, s in setups.items() if name.startswith("predict_fn"))
     assert report["local_stack"]["api_p50_ms"] > 0 and report["local_stack"]["server_p50_ms"] > 0

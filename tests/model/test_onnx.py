@@ -14,7 +14,7 @@ import pytest
 
 from model.code import inference
 from model.packaging import __main__ as packaging_cli
-from model.packaging import onnx_export, wheels
+from model.packaging import graphs, onnx_export, wheels
 
 TEXTS = ["good", "the movie was not fun and boring " * 8, "bad movie", "great great great", "a"]
 
@@ -33,7 +33,7 @@ def p_positive(loaded: inference.LoadedModel, texts: list[str]) -> list[float]:
 def staged(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny model with both graphs beside its files, as the packaging step stages it."""
     stage = tmp_path_factory.mktemp("onnx") / "stage"
-    onnx_export.stage(tiny_model, stage, "onnx-fp32")
+    graphs.stage(tiny_model, stage, "onnx-fp32")
     onnx_export.build(tiny_model, stage, "onnx-int8")
     return stage
 
@@ -118,7 +118,7 @@ def test_archive_ships_onnx_runtime_installable_without_internet(
     result = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report), "--no-index",
          "--find-links", str(extracted / "code" / "wheels"), *wheels.pip_target_args(),
-         "--target", str(tmp_path / "target"), wheels.runtime_requirement()],
+         "--target", str(tmp_path / "target"), wheels.runtime_requirement("onnx-fp32")],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

@@ -39,7 +39,7 @@ def test_thresholds(agreement: float, accuracy: float, passed: bool) -> None:
 def test_fp32_against_itself_is_exact(tiny_model: Path, tmp_path: Path) -> None:
     data = tmp_path / "dev.tsv"
     data.write_text("sentence\tlabel\na fine film\t1\na dull film\t0\nnot bad at all\t1\n", encoding="utf-8")
-    result = parity.check(tiny_model, "fp32", data)
+    [result] = parity.check(tiny_model, "fp32", data)
     assert (result.examples, result.agreement, result.max_delta_p) == (3, 1.0, 0.0)
     assert result.passed
 
@@ -50,7 +50,7 @@ def test_cli_writes_the_archive_only_when_the_gate_passes(
 ) -> None:
     agreement = 0.999 if passed else 0.95
     monkeypatch.setattr(
-        parity, "check", lambda model, path, data: parity.Parity(path, 872, agreement, 0.9, 0.899, 0.02)
+        parity, "check", lambda model, path, data: [parity.Parity(path, 872, agreement, 0.9, 0.899, 0.02)]
     )
     out = tmp_path / "model.tar.gz"
     argv = ["package", "--model", str(tiny_model), "--out", str(out), "--inference-path", "bf16"]

@@ -1,0 +1,46 @@
+"""A model directory staged for a graph path: the Hugging Face files linked, plus the graph built.
+
+onnx-fp32 and onnx-int8 come from ``onnx_export``, openvino-int8 from ``openvino_export``. The int8
+paths are built in the variants of ``onnx_export.INT8_VARIANTS``, fastest first; the packaging step
+gates them in that order and ships the first that passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from model.code import inference
+from model.packaging import onnx_export, openvino_export
+from model.packaging.onnx_export import INT8_VARIANTS, Int8Variant
+
+VARIANT_PATHS = ("onnx-int8", "openvino-int8")  # the paths built in each of INT8_VARIANTS
+
+
+def variants(path: str) -> tuple[Int8Variant, ...]:
+    """The forms of ``path`` to try, fastest first (one for a path without variants)."""
+    return INT8_VARIANTS if path in VARIANT_PATHS else INT8_VARIANTS[:1]
+
+
+def describe(path: str, variant: Int8Variant) -> str:
+    """``onnx-int8 (every layer int8)``; a path without variants is named alone."""
+    return f"{path} ({variant.label})" if path in VARIANT_PATHS else path
+
+
+def stage(
+    model_dir: Path,
+    stage_dir: Path,
+    path: str,
+    variant: Int8Variant = INT8_VARIANTS[0],
+    calibration: Sequence[str] = (),
+) -> Path:
+    """A model directory for ``path``: links to ``model_dir``'s files plus the graph; returns the graph.
+
+    ``calibration``: train.tsv sentences, for openvino-int8's static quantization."""
+    stage_dir.mkdir(parents=True)
+    for entry in model_dir.iterdir():
+        if entry.name != "code" and entry.name not in inference.GRAPH_DIRS and not entry.name.startswith("."):
+            (stage_dir / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+    if path == "openvino-int8":
+        return openvino_export.build(model_dir, stage_dir, variant, calibration)
+    return onnx_export.build(model_dir, stage_dir, path, variant)
