@@ -42,6 +42,7 @@ import importlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -178,9 +179,12 @@ def _openvino_logits(graph: str, threads: int) -> tuple[Logits, Any]:
     if precision:
         config["INFERENCE_PRECISION_HINT"] = precision
     compiled = openvino.Core().compile_model(graph, "CPU", config)
+    requests = threading.local()  # a request is not safe to share across threads; making one per call costs
 
     def logits(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        request = compiled.create_infer_request()  # one per call: a request is not safe to share across threads
+        request = getattr(requests, "request", None)
+        if request is None:
+            request = requests.request = compiled.create_infer_request()
         request.infer({"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()})
         return torch.from_numpy(request.get_output_tensor(0).data.copy())
 
