@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="model directory, model.tar.gz, or Hub id")
     parser.add_argument("--data", type=Path, required=True, help="SST-2 TSV file (or a directory holding dev.tsv)")
     parser.add_argument(
-        "--paths", default="fp32", help="comma-separated inference paths, e.g. fp32,bf16 (onnx-*: a packaged model)"
+        "--paths",
+        default="fp32",
+        help="comma-separated inference paths, e.g. fp32,bf16 (onnx-*, openvino-int8: a packaged model)",
     )
     parser.add_argument("--json", type=Path, help="also write the reports as JSON here")
     args = parser.parse_args(argv)
