@@ -47,6 +47,15 @@ def test_serves_through_openvino_close_to_pytorch(staged: Path, monkeypatch: pyt
     assert alone == pytest.approx(p_positive(loaded, TEXTS), abs=1e-3)
 
 
+def test_several_passes_run_concurrently_with_the_same_answers(staged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One text per pass: five passes go through the streams' queue and come back in input order."""
+    loaded = load(staged, "openvino-int8", monkeypatch)
+    one_call = p_positive(loaded, TEXTS)
+    loaded.batch_size = 1
+    assert p_positive(loaded, TEXTS) == pytest.approx(one_call, abs=1e-4)
+    assert p_positive(loaded, TEXTS[::-1]) == pytest.approx(one_call[::-1], abs=1e-4)
+
+
 def test_precision_setting_is_applied_and_checked(staged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SP_OPENVINO_PRECISION", "f32")
     assert parity.served_precision(load(staged, "openvino-int8", monkeypatch)) == "f32"
