@@ -13,6 +13,7 @@ those keep in fp32 are left out of quantization here too. The graph is exported 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import shutil
 from collections.abc import Sequence
@@ -36,6 +37,9 @@ def build(model_dir: Path, stage: Path, variant: Int8Variant, calibration: Seque
     """Write ``openvino/model-int8.xml`` (and ``.bin``) under ``stage`` as ``variant``; returns the .xml."""
     if not calibration:
         raise ValueError(f"{PATH} needs calibration sentences (train.tsv) for its static quantization")
+    # NNCF sends usage data to Google Analytics unless it runs in CI (or under pytest); NNCF_CI is the
+    # switch it reads, and only when it is first imported: packaging here sends nothing.
+    os.environ.setdefault("NNCF_CI", "1")
     import nncf
     import openvino
     from transformers import AutoTokenizer
