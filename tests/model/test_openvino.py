@@ -56,6 +56,19 @@ def test_several_passes_run_concurrently_with_the_same_answers(staged: Path, mon
     assert p_positive(loaded, TEXTS[::-1]) == pytest.approx(one_call[::-1], abs=1e-4)
 
 
+def test_pass_size_defaults_per_served_path(
+    tiny_model: Path, staged: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """64 texts per pass on openvino-int8 (make bench's sweep), 32 elsewhere, including the fp32 that
+    serves when the graph is missing; SP_MAX_BATCH_SIZE overrides both."""
+    assert load(staged, "openvino-int8", monkeypatch).batch_size == inference.BATCH_SIZES["openvino-int8"] == 64
+    with caplog.at_level(logging.WARNING, logger="sentimentpulse.inference"):
+        fallback = load(tiny_model, "openvino-int8", monkeypatch)
+    assert (fallback.inference_path, fallback.batch_size) == ("fp32", inference.DEFAULT_BATCH_SIZE)
+    monkeypatch.setenv("SP_MAX_BATCH_SIZE", "8")
+    assert load(staged, "openvino-int8", monkeypatch).batch_size == 8
+
+
 def test_precision_setting_is_applied_and_checked(staged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SP_OPENVINO_PRECISION", "f32")
     assert parity.served_precision(load(staged, "openvino-int8", monkeypatch)) == "f32"
