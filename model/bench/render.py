@@ -39,8 +39,8 @@ def _notes(result: BenchResult) -> list[str]:
     for s in result.setups:
         if s.achieved_gflops is not None and s.pct_of_fp32_roof is not None and s.cold_start_s is not None:
             notes.append(
-                f"{s.name}: {s.achieved_gflops:.0f} GFLOP/s ({s.pct_of_fp32_roof:.0f} % of the fp32 roof, "
-                f"{s.pct_of_int8_roof:.0f} % of the int8 roof); model_fn cold start {s.cold_start_s:.2f} s"
+                f"{s.name}: {s.achieved_gflops:.0f} GFLOP/s ({s.pct_of_fp32_roof:.1f} % of the fp32 roof, "
+                f"{s.pct_of_int8_roof:.1f} % of the int8 roof); model_fn cold start {s.cold_start_s:.2f} s"
             )
     for path, rates in result.batch_sweep.items():
         best = max(rates, key=lambda size: rates[size])

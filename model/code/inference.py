@@ -66,7 +66,7 @@ GRAPH_DIRS = frozenset(name.split("/")[0] for name, _ in GRAPHS.values())
 OPENVINO_PRECISIONS = ("f32", "bf16")
 OPENVINO_STREAMS = 2  # concurrent forward passes when a call has several (openvino-int8)
 # Texts per forward pass unless SP_MAX_BATCH_SIZE says otherwise, from make bench's sweep: 32 is at
-# or near the top for every path; openvino-int8 ran 6 % faster at 64 than at 32 in two runs of it.
+# or near the top for every path; openvino-int8 ran faster at 64 than at 32 in all three runs of it.
 BATCH_SIZES = {"openvino-int8": 64}
 DEFAULT_BATCH_SIZE = 32
 # fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
