@@ -188,11 +188,12 @@ def _openvino_logits(graph: str, threads: int) -> tuple[Logits, Any]:
     # share of the threads each, which keeps the cores busier than one pass after another.
     compiled = core.compile_model(model, "CPU", {**config, "PERFORMANCE_HINT": "LATENCY"})
     streams = min(OPENVINO_STREAMS, threads)
-    parallel = core.compile_model(model, "CPU", {**config, "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams})
+    throughput = {**config, "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams}
+    parallel = core.compile_model(model, "CPU", throughput) if streams > 1 else None
     local = threading.local()  # a request or queue is not safe to share across threads; one per call costs time
 
     def logits(batches: list[Batch]) -> list[torch.Tensor]:
-        if len(batches) == 1 or streams == 1:
+        if len(batches) == 1 or parallel is None:
             local.request = getattr(local, "request", None) or compiled.create_infer_request()
             return [torch.from_numpy(local.request.infer(_feeds(batch))[0].copy()) for batch in batches]
         local.queue = getattr(local, "queue", None) or openvino.AsyncInferQueue(parallel, streams)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from model.code.inference import DEFAULT_INFERENCE_PATH, GRAPHS, INFERENCE_PATHS
@@ -76,7 +77,7 @@ def calibration_texts(data: Path) -> list[str]:
 
 
 def gated_model_dir(
-    source: Path, path: str, parity_data: Path | None, tmp: Path, calibration: list[str] | None = None
+    source: Path, path: str, parity_data: Path | None, tmp: Path, calibration: Sequence[str] = ()
 ) -> Path | None:
     """The model directory to archive for ``path``, or None when no form of it passes the parity gate.
 
@@ -90,7 +91,7 @@ def gated_model_dir(
         if path in GRAPHS:
             runtime = GRAPHS[path][1]
             print(f"graph:   building {graphs.describe(path, variant)} for {runtime}", flush=True)
-            graph = graphs.stage(source, tmp / f"stage-{number}", path, variant, calibration or [])
+            graph = graphs.stage(source, tmp / f"stage-{number}", path, variant, calibration)
             model_dir = graph.parent.parent
             size = sum(f.stat().st_size for f in graph.parent.iterdir())
             print(f"graph:   {graph.parent.name}/ {size / 1e6:.1f} MB")

@@ -15,18 +15,7 @@ import pytest
 from model.code import inference
 from model.packaging import __main__ as packaging_cli
 from model.packaging import graphs, onnx_export, wheels
-
-TEXTS = ["good", "the movie was not fun and boring " * 8, "bad movie", "great great great", "a"]
-
-
-def load(model_dir: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> inference.LoadedModel:
-    monkeypatch.setenv("SP_INFERENCE_PATH", path)
-    return inference.model_fn(str(model_dir))
-
-
-def p_positive(loaded: inference.LoadedModel, texts: list[str]) -> list[float]:
-    answers = inference.predict_fn({"inputs": texts}, loaded)
-    return [a["score"] if a["label"] == "POSITIVE" else 1 - a["score"] for a in answers]
+from tests.model.served import TEXTS, load, p_positive
 
 
 @pytest.fixture(scope="module")

@@ -13,19 +13,9 @@ import pytest
 from model.code import inference
 from model.packaging import __main__ as packaging_cli
 from model.packaging import graphs, onnx_export, openvino_export, parity, wheels
+from tests.model.served import TEXTS, load, p_positive
 
-TEXTS = ["good", "the movie was not fun and boring " * 8, "bad movie", "great great great", "a"]
 CALIBRATION = ["a good movie", "bad", "the movie was not fun", "great great", "awful and boring", "not bad"] * 3
-
-
-def load(model_dir: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> inference.LoadedModel:
-    monkeypatch.setenv("SP_INFERENCE_PATH", path)
-    return inference.model_fn(str(model_dir))
-
-
-def p_positive(loaded: inference.LoadedModel, texts: list[str]) -> list[float]:
-    answers = inference.predict_fn({"inputs": texts}, loaded)
-    return [a["score"] if a["label"] == "POSITIVE" else 1 - a["score"] for a in answers]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +44,10 @@ def test_several_passes_run_concurrently_with_the_same_answers(staged: Path, mon
     loaded.batch_size = 1
     assert p_positive(loaded, TEXTS) == pytest.approx(one_call, abs=1e-4)
     assert p_positive(loaded, TEXTS[::-1]) == pytest.approx(one_call[::-1], abs=1e-4)
+    monkeypatch.setenv("SP_NUM_THREADS", "1")  # one thread: no streams, the passes run one after another
+    single = load(staged, "openvino-int8", monkeypatch)
+    single.batch_size = 1
+    assert p_positive(single, TEXTS) == pytest.approx(one_call, abs=1e-4)
 
 
 def test_pass_size_defaults_per_served_path(
