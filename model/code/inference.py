@@ -31,7 +31,8 @@ Settings (environment, read once by ``model_fn``):
                      without that file or without its runtime, PyTorch fp32 serves and the log says why)
   SP_OPENVINO_PRECISION  openvino-int8's precision for what is not int8: unset (OpenVINO's choice:
                      bf16 on CPUs with AVX512-BF16 or AMX, else f32) | f32 | bf16
-  SP_MAX_BATCH_SIZE  texts per forward pass, default ``BATCH_SIZES`` (32; 64 on openvino-int8)
+  SP_MAX_BATCH_SIZE  texts per forward pass, default ``BATCH_SIZES`` (32; 64 on openvino-int8); where
+                     PyTorch serves DistilBERT, packed rows of PACK_WIDTH tokens (default PACKED_ROWS)
   SP_NUM_THREADS     torch intra-op threads, default: the CPUs this process may run on
 """
 
@@ -46,7 +47,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
@@ -69,10 +70,12 @@ OPENVINO_STREAMS = 2  # concurrent forward passes when a call has several (openv
 # or near the top for every path; openvino-int8 ran faster at 64 than at 32 in all three runs of it.
 BATCH_SIZES = {"openvino-int8": 64}
 DEFAULT_BATCH_SIZE = 32
+PACKED_ROWS = 16  # rows of PACK_WIDTH tokens per forward pass where the model packs (make bench's sweep)
 # fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
 # ships them only after its parity gate against fp32 on dev (README, Packaging).
 DEFAULT_INFERENCE_PATH = "fp32"
 MAX_PADDING = 0.2  # share of a forward pass's tokens that may be padding (length_batches)
+PACK_WIDTH = 128  # tokens per packed row (PyTorch DistilBERT), or the pass's longest text if longer
 JSON = "application/json"
 
 log = logging.getLogger("sentimentpulse.inference")
@@ -100,8 +103,22 @@ class ModelFailure(RuntimeError):
         super().__init__(f"{MODEL_FAILURE}: {message}")
 
 
-Batch = tuple[torch.Tensor, torch.Tensor]  # one forward pass: (input_ids, attention_mask)
-Logits = Callable[[list[Batch]], list[torch.Tensor]]  # the logits of each pass, in order
+Batch = tuple[torch.Tensor, torch.Tensor]  # one padded forward pass: (input_ids, attention_mask)
+
+
+class Packed(NamedTuple):
+    """One packed forward pass: several texts per row, each with its own positions, attending only to
+    itself (``segments``: the text of each token within its row, -1 for padding). Exact: a text's
+    logits are those of the text alone. ``rows``/``columns``: where each text's first token sits."""
+
+    input_ids: torch.Tensor
+    segments: torch.Tensor
+    position_ids: torch.Tensor
+    rows: torch.Tensor
+    columns: torch.Tensor
+
+
+Logits = Callable[[list[Any]], list[torch.Tensor]]  # the logits of each pass (Batch, or Packed if packs), in order
 
 
 @dataclass
@@ -114,6 +131,7 @@ class LoadedModel:
     batch_size: int
     inference_path: str
     load_seconds: float
+    packs: bool = False  # passes are Packed, not padded Batches
 
 
 def _env_int(name: str, default: int, low: int, high: int) -> int:
@@ -151,9 +169,22 @@ def _torch_logits(source: str, revision: str | None, inference_path: str) -> tup
     model.eval()
     if inference_path == "bf16":
         model = model.to(torch.bfloat16)
+    floor = torch.finfo(model.dtype).min
 
-    def logits(batches: list[Batch]) -> list[torch.Tensor]:
-        return [model(input_ids=input_ids, attention_mask=mask).logits for input_ids, mask in batches]
+    def packed(batch: Packed) -> torch.Tensor:
+        # A token sees the tokens of its own text; padding sees padding, so no row is all masked.
+        segments = batch.segments
+        blocked = (segments[:, :, None] != segments[:, None, :])[:, None]
+        mask = torch.zeros(blocked.shape, dtype=model.dtype).masked_fill_(blocked, floor)
+        hidden = model.distilbert(input_ids=batch.input_ids, attention_mask=mask, position_ids=batch.position_ids)
+        first = hidden.last_hidden_state[batch.rows, batch.columns]  # DistilBERT's head reads the first token
+        result: torch.Tensor = model.classifier(torch.relu(model.pre_classifier(first)))
+        return result
+
+    def logits(batches: list[Any]) -> list[torch.Tensor]:
+        return [
+            packed(b) if isinstance(b, Packed) else model(input_ids=b[0], attention_mask=b[1]).logits for b in batches
+        ]
 
     return logits, model, model.config
 
@@ -167,7 +198,7 @@ def _onnx_logits(graph: str, threads: int) -> tuple[Logits, Any]:
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
-    def logits(batches: list[Batch]) -> list[torch.Tensor]:
+    def logits(batches: list[Any]) -> list[torch.Tensor]:
         return [torch.from_numpy(session.run(["logits"], _feeds(batch))[0]) for batch in batches]
 
     return logits, session
@@ -192,7 +223,7 @@ def _openvino_logits(graph: str, threads: int) -> tuple[Logits, Any]:
     parallel = core.compile_model(model, "CPU", throughput) if streams > 1 else None
     local = threading.local()  # a request or queue is not safe to share across threads; one per call costs time
 
-    def logits(batches: list[Batch]) -> list[torch.Tensor]:
+    def logits(batches: list[Any]) -> list[torch.Tensor]:
         if len(batches) == 1 or parallel is None:
             local.request = getattr(local, "request", None) or compiled.create_infer_request()
             return [torch.from_numpy(local.request.infer(_feeds(batch))[0].copy()) for batch in batches]
@@ -261,7 +292,8 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     else:
         inference_path = "fp32" if inference_path in GRAPHS else inference_path
         logits, backend, config = _torch_logits(source, revision, inference_path)
-    batch_size = batch_size or BATCH_SIZES.get(inference_path, DEFAULT_BATCH_SIZE)
+    packs = graph is None and config.model_type == "distilbert"
+    batch_size = batch_size or (PACKED_ROWS if packs else BATCH_SIZES.get(inference_path, DEFAULT_BATCH_SIZE))
 
     positions = getattr(config, "max_position_embeddings", None) or 512
     tokenizer_max = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else positions
@@ -275,18 +307,20 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
         batch_size=batch_size,
         inference_path=inference_path,
         load_seconds=0.0,
+        packs=packs,
     )
     _forward(loaded, encode(loaded, ["warm up"]))  # first-call allocations happen at load, not on a request
     loaded.load_seconds = time.perf_counter() - started
     log.info(
-        "model loaded: inference.py sha256=%s weights=%s%s path=%s max_length=%d batch_size=%d threads=%d "
-        "labels=%s in %.2fs",
+        "model loaded: inference.py sha256=%s weights=%s%s path=%s max_length=%d batch_size=%d packed=%s "
+        "threads=%d labels=%s in %.2fs",
         _code_digest(),
         source,
         f"@{revision}" if revision else "",
         inference_path,
         loaded.max_length,
         batch_size,
+        "yes" if loaded.packs else "no",
         torch.get_num_threads(),
         sorted(id2label.values()),
         loaded.load_seconds,
@@ -383,12 +417,60 @@ def length_batches(lengths: list[int], batch_size: int, max_padding: float = MAX
     return batches
 
 
+def pack_rows(lengths: list[int], width: int) -> list[list[int]]:
+    """Indexes of ``lengths`` placed in rows of ``max(width, longest)`` tokens, longest first, each into
+    the first row with room (first-fit decreasing)."""
+    width = max(width, *lengths)
+    rows: list[list[int]] = []
+    room: list[int] = []
+    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        row = next((r for r, free in enumerate(room) if free >= lengths[index]), len(rows))
+        if row == len(rows):
+            rows.append([])
+            room.append(width)
+        rows[row].append(index)
+        room[row] -= lengths[index]
+    return rows
+
+
+def pack(sequences: list[list[int]], rows: list[list[int]], pad_id: int) -> tuple[list[int], Packed]:
+    """One pass of ``rows`` (indexes into ``sequences``, from ``pack_rows``): the texts' order in it, and the pass."""
+    columns = max(sum(len(sequences[i]) for i in row) for row in rows)
+    input_ids = torch.full((len(rows), columns), pad_id, dtype=torch.long)
+    segments = torch.full((len(rows), columns), -1, dtype=torch.long)
+    position_ids = torch.zeros((len(rows), columns), dtype=torch.long)
+    order, starts = [], []
+    for r, row in enumerate(rows):
+        offset = 0
+        for segment, index in enumerate(row):
+            n = len(sequences[index])
+            input_ids[r, offset : offset + n] = torch.tensor(sequences[index], dtype=torch.long)
+            segments[r, offset : offset + n] = segment
+            position_ids[r, offset : offset + n] = torch.arange(n)
+            order.append(index)
+            starts.append((r, offset))
+            offset += n
+    where = torch.tensor(starts, dtype=torch.long)
+    return order, Packed(input_ids, segments, position_ids, where[:, 0], where[:, 1])
+
+
+def _passes(loaded: LoadedModel, encoded: list[list[int]]) -> tuple[list[list[int]], list[Any]]:
+    """The forward passes of a call, and the texts in each: ``batch_size`` rows of ``PACK_WIDTH``
+    tokens each where the model packs, else ``length_batches`` padded to each pass's longest text."""
+    pad_id = loaded.tokenizer.pad_token_id or 0
+    lengths = [len(ids) for ids in encoded]
+    if not loaded.packs:
+        chunks = length_batches(lengths, loaded.batch_size)
+        return chunks, [collate([encoded[i] for i in chunk], pad_id) for chunk in chunks]
+    rows = pack_rows(lengths, PACK_WIDTH)
+    passes = [pack(encoded, rows[i : i + loaded.batch_size], pad_id) for i in range(0, len(rows), loaded.batch_size)]
+    return [order for order, _ in passes], [batch for _, batch in passes]
+
+
 def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = [{} for _ in encoded]
-    pad_id = loaded.tokenizer.pad_token_id or 0
-    chunks = length_batches([len(ids) for ids in encoded], loaded.batch_size)
     with torch.inference_mode():
-        batches = [collate([encoded[i] for i in chunk], pad_id) for chunk in chunks]
+        chunks, batches = _passes(loaded, encoded)
         for chunk, logits in zip(chunks, loaded.model(batches), strict=True):
             scores, labels = torch.softmax(logits.float(), dim=-1).max(dim=-1)
             for index, label, score in zip(chunk, labels.tolist(), scores.tolist(), strict=True):
@@ -397,7 +479,8 @@ def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, An
 
 
 def predict_fn(data: dict[str, Any], loaded: LoadedModel, context: Any = None) -> list[dict[str, Any]]:
-    """Length-sorted, dynamically padded batches (``length_batches``), truncated to the model's maximum length."""
+    """Length-sorted forward passes (``_passes``: packed or dynamically padded), truncated to the model's
+    maximum length."""
     texts: list[str] = data["inputs"]
     if not texts:
         return []

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from model.code import inference
 from model.source import hub_direct_dir
@@ -81,6 +82,73 @@ def test_length_batches_cap_the_size_and_the_padding(
         width = max(lengths[i] for i in batch)
         padding = sum(width - lengths[i] for i in batch)
         assert padding <= inference.MAX_PADDING * width * len(batch)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "width", "expected"),
+    [
+        ([50, 80, 40, 70], 128, [[1, 2], [3, 0]]),  # longest first, each into the first row with room
+        ([200, 10, 190], 128, [[0], [2, 1]]),  # a text longer than the width widens every row to it
+        ([5] * 30, 128, [list(range(25)), list(range(25, 30))]),
+        ([7], 128, [[0]]),
+    ],
+)
+def test_pack_rows_fill_rows_first_fit_decreasing(lengths: list[int], width: int, expected: list[list[int]]) -> None:
+    rows = inference.pack_rows(lengths, width)
+    assert rows == expected
+    assert sorted(i for row in rows for i in row) == list(range(len(lengths)))
+    assert all(sum(lengths[i] for i in row) <= max(width, *lengths) for row in rows)
+
+
+TEXTS_OF_ALL_LENGTHS = ["good", "bad movie", "the movie was not fun and boring " * 30, "great " * 40, "awful", "a"]
+
+
+def alone(loaded: inference.LoadedModel, texts: list[str]) -> list[float]:
+    """P(POSITIVE) of each text in a forward pass of its own, through the Hugging Face model itself."""
+    model = loaded.backend
+    scores = []
+    for text in texts:
+        with torch.inference_mode():
+            logits = model(**loaded.tokenizer(text, return_tensors="pt", truncation=True)).logits
+        scores.append(float(torch.softmax(logits.float(), dim=-1)[0, 1]))
+    return scores
+
+
+def p_positive(predictions: list[dict[str, Any]]) -> list[float]:
+    return [p["score"] if p["label"] == "POSITIVE" else 1 - p["score"] for p in predictions]
+
+
+def test_packed_passes_answer_as_each_text_alone(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyTorch DistilBERT packs several texts per row (each attending to itself, with its own
+    positions): the answers are those of each text alone, across rows, passes and a 200-token text."""
+    monkeypatch.setenv("SP_INFERENCE_PATH", "fp32")
+    loaded = inference.model_fn(str(tiny_model))
+    assert loaded.packs and loaded.batch_size == inference.PACKED_ROWS
+    texts = TEXTS_OF_ALL_LENGTHS * 5
+    order, batch = inference.pack(inference.encode(loaded, texts), [[0, 1, 4], [2]], 0)
+    assert order == [0, 1, 4, 2] and batch.input_ids.shape[0] == 2  # several texts share a row
+    for rows in (1, 2, inference.PACKED_ROWS):
+        monkeypatch.setattr(loaded, "batch_size", rows)
+        got = p_positive(inference.predict_fn({"inputs": texts}, loaded))
+        assert got == pytest.approx(alone(loaded, texts), abs=1e-5)
+
+
+def test_other_encoders_run_padded_passes(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Packing needs DistilBERT's positions and head; another architecture runs padded passes."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        id2label={0: "NEGATIVE", 1: "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1},
+    )  # fmt: skip
+    BertForSequenceClassification(config).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(tmp_path)
+    monkeypatch.setenv("SP_INFERENCE_PATH", "fp32")
+    loaded = inference.model_fn(str(tmp_path))
+    assert not loaded.packs and loaded.batch_size == inference.DEFAULT_BATCH_SIZE
+    got = p_positive(inference.predict_fn({"inputs": TEXTS_OF_ALL_LENGTHS}, loaded))
+    assert got == pytest.approx(alone(loaded, TEXTS_OF_ALL_LENGTHS), abs=1e-5)
 
 
 def test_empty_batch(loaded: inference.LoadedModel) -> None:

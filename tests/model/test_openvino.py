@@ -53,12 +53,12 @@ def test_several_passes_run_concurrently_with_the_same_answers(staged: Path, mon
 def test_pass_size_defaults_per_served_path(
     tiny_model: Path, staged: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """64 texts per pass on openvino-int8 (make bench's sweep), 32 elsewhere, including the fp32 that
-    serves when the graph is missing; SP_MAX_BATCH_SIZE overrides both."""
+    """64 texts per pass on openvino-int8 (make bench's sweep); the fp32 that serves when the graph is
+    missing packs PACKED_ROWS rows per pass; SP_MAX_BATCH_SIZE overrides both."""
     assert load(staged, "openvino-int8", monkeypatch).batch_size == inference.BATCH_SIZES["openvino-int8"] == 64
     with caplog.at_level(logging.WARNING, logger="sentimentpulse.inference"):
         fallback = load(tiny_model, "openvino-int8", monkeypatch)
-    assert (fallback.inference_path, fallback.batch_size) == ("fp32", inference.DEFAULT_BATCH_SIZE)
+    assert (fallback.inference_path, fallback.batch_size) == ("fp32", inference.PACKED_ROWS)
     monkeypatch.setenv("SP_MAX_BATCH_SIZE", "8")
     assert load(staged, "openvino-int8", monkeypatch).batch_size == 8
 
