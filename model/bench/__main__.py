@@ -27,7 +27,6 @@ from model.training.data import read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SWEEP = ("fp32", graphs.describe("onnx-int8", INT8_VARIANTS[0]), graphs.describe("openvino-int8", INT8_VARIANTS[0]))
-BATCH_SIZES = (8, 16, 32, 64, 128)
 
 
 def log(message: str) -> None:
@@ -85,11 +84,11 @@ def run(data: Path, train: Path, config: Path, server_path: str, quick: bool) ->
         roof_before = measure.roofline(model_dir, batch_texts, quick)
         models = graph_models(model_dir, Path(tmp), calibration)
         setups = offline_setups(model_dir, models, sentences, batch_texts, data, quick)
-        sweep = {}
+        sweep, units = {}, {}
         for label in SWEEP:
             directory, path = models[label]
             log(f"batch-size sweep: predict_fn {label}")
-            sweep[label] = measure.batch_sweep(directory, path, batch_texts, (8, 32) if quick else BATCH_SIZES)
+            units[label], sweep[label] = measure.batch_sweep(directory, path, batch_texts, quick)
         log("roofline, after the paths (the higher of the two is the ceiling)")
         roof = measure.higher_roof(roof_before, measure.roofline(model_dir, batch_texts, quick))
         result = BenchResult(
@@ -104,10 +103,11 @@ def run(data: Path, train: Path, config: Path, server_path: str, quick: bool) ->
             roofline=roof,
             server_path=server_path,
             batch_sweep=sweep,
+            batch_sweep_units=units,
             worst_case_tokens=worst_case_tokens(quick),
         )
         log(f"local model server ({server_path}) and local stack")
-        result.server, result.local_stack = serving.server_and_stack(
+        result.server, result.served_vs_offline, result.local_stack = serving.server_and_stack(
             model_dir, server_path, sentences[: 64 if quick else 600], quick
         )
     log("lambda package: zipped size and cold import time")

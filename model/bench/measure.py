@@ -18,6 +18,8 @@ from model.bench.results import Latency, Roofline, Setup
 from model.code import inference
 
 SHORT = "This product is amazing, I loved it!"
+BATCH_SIZES = (8, 32, 16, 64, 128)  # the sweep's passes: texts, or rows where the model packs
+PACKED_ROWS = (4, 16, 8, 32, 64)
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -112,16 +114,19 @@ def gemm_int8_gops(size: int = 2048, repeats: int = 10) -> float:
     return _gemm_rate(torch._int_mm, a, b, repeats)
 
 
-def batch_sweep(model_dir: Path, path: str, texts: list[str], sizes: tuple[int, ...]) -> dict[int, float]:
-    """Sentences/s of ``predict_fn`` over ``texts`` for each SP_MAX_BATCH_SIZE (texts per forward pass)."""
+def batch_sweep(model_dir: Path, path: str, texts: list[str], quick: bool) -> tuple[str, dict[int, float]]:
+    """Sentences/s of ``predict_fn`` over ``texts`` for each SP_MAX_BATCH_SIZE, and what it counts:
+    texts per forward pass, or packed rows where the model packs (``inference.pack_rows``)."""
     os.environ["SP_INFERENCE_PATH"] = path
     loaded = inference.model_fn(str(model_dir))
     predict_all(loaded, texts[:64])
+    sizes = (PACKED_ROWS if loaded.packs else BATCH_SIZES)[: 2 if quick else None]
+    unit = f"packed rows of {inference.PACK_WIDTH} tokens" if loaded.packs else "texts"
     rates = {}
     for size in sizes:
         loaded.batch_size = size
         rates[size] = throughput(partial(predict_all, loaded, texts), len(texts))
-    return rates
+    return unit, rates
 
 
 def peer(model_dir: Path, data: Path, limit: int) -> Setup | None:

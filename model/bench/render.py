@@ -44,8 +44,9 @@ def _notes(result: BenchResult) -> list[str]:
             )
     for path, rates in result.batch_sweep.items():
         best = max(rates, key=lambda size: rates[size])
-        swept = ", ".join(f"{size}: {rate:.1f}" for size, rate in rates.items())
-        notes.append(f"batch-size sweep, predict_fn {path} (texts per forward pass: sent/s): {swept}; best {best}")
+        swept = ", ".join(f"{size}: {rate:.1f}" for size, rate in sorted(rates.items()))
+        unit = result.batch_sweep_units.get(path, "texts")
+        notes.append(f"batch-size sweep, predict_fn {path} ({unit} per forward pass: sent/s): {swept}; best {best}")
     for s in result.setups:
         if s.worst_case_s is not None:
             threads = int(result.machine["threads"])
@@ -54,6 +55,17 @@ def _notes(result: BenchResult) -> list[str]:
                     s.name.removeprefix("predict_fn "), s.worst_case_s, threads, result.worst_case_tokens
                 ).describe()
             )
+    if result.served_vs_offline is not None:
+        side = result.served_vs_offline
+        rounds = ", ".join(
+            f"{served:.1f} / {offline:.1f} ({100 * ratio:.0f} %)"
+            for served, offline, ratio in zip(side.served, side.offline, side.ratios, strict=True)
+        )
+        notes.append(
+            f"local model server {result.server_path} at concurrency {side.concurrency} against predict_fn "
+            f"{result.server_path} offline, on the same {side.sentences} sentences, in alternation (served / offline "
+            f"sent/s per round): {rounds}; median {100 * side.median_ratio:.0f} % of offline"
+        )
     if result.local_stack is not None:
         stack = result.local_stack
         notes.append(

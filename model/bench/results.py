@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,6 +41,25 @@ class ServerPoint:
 
 
 @dataclass
+class ServedVsOffline:
+    """The model server at the top concurrency against ``predict_fn`` in the bench process on the same
+    sentences, measured in alternation (round by round) so this machine's drift hits both alike."""
+
+    concurrency: int
+    sentences: int
+    served: list[float]  # sentences/s per round
+    offline: list[float]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [served / offline for served, offline in zip(self.served, self.offline, strict=True)]
+
+    @property
+    def median_ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+
+@dataclass
 class Roofline:
     gemm_fp32_gflops: float
     gemm_int8_gops: float  # torch._int_mm, the ceiling of any int8 path
@@ -68,9 +88,11 @@ class BenchResult:
     server_path: str
     worst_case_tokens: int = 0
     server: list[ServerPoint] = field(default_factory=list)
+    served_vs_offline: ServedVsOffline | None = None
     local_stack: StackOverhead | None = None
     lambda_package: LambdaPackage | None = None
     batch_sweep: dict[str, dict[int, float]] = field(default_factory=dict)  # path -> batch size -> sent/s
+    batch_sweep_units: dict[str, str] = field(default_factory=dict)  # path -> what a batch size counts
 
     def setup(self, name: str) -> Setup:
         return next(s for s in self.setups if s.name == name)
@@ -92,4 +114,6 @@ class BenchResult:
         data = asdict(self)
         if self.local_stack is not None:
             data["local_stack"]["added_p50_ms"] = self.local_stack.added_p50_ms
+        if self.served_vs_offline is not None:
+            data["served_vs_offline"]["median_ratio"] = self.served_vs_offline.median_ratio
         return data

@@ -1,17 +1,20 @@
-"""Measurements through the local stand-ins: the model server under concurrent clients, and what the
-local API + handler + botocore client add over a direct ``predict_fn`` call."""
+"""Measurements through the local stand-ins: the model server under concurrent clients (and against
+``predict_fn`` offline, side by side), and what the local API + handler + botocore client add over
+the model server alone."""
 
 from __future__ import annotations
 
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from devstack.client import percentile, post_json
 from devstack.stack import LocalStack, free_port
-from model.bench.measure import SHORT
-from model.bench.results import ServerPoint, StackOverhead
+from model.bench.measure import SHORT, predict_all, throughput
+from model.bench.results import ServedVsOffline, ServerPoint, StackOverhead
+from model.code import inference
 
 CONCURRENCIES = (1, 8, 32)
 
@@ -37,9 +40,22 @@ def timed_ms(url: str, payload: dict[str, object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def served_vs_offline(model_dir: Path, url: str, texts: list[str], rounds: int) -> ServedVsOffline:
+    """``rounds`` times: ``predict_fn`` on ``texts`` in this process (the server idle), then the server
+    at the top concurrency on the same texts (this process's model idle)."""
+    loaded = inference.model_fn(str(model_dir))
+    predict_all(loaded, texts[:64])
+    top = CONCURRENCIES[-1]
+    result = ServedVsOffline(concurrency=top, sentences=len(texts), served=[], offline=[])
+    for _ in range(rounds):
+        result.offline.append(throughput(partial(predict_all, loaded, texts), len(texts)))
+        result.served.append(concurrent_throughput(url, texts, top))
+    return result
+
+
 def server_and_stack(
     model_dir: Path, path: str, texts: list[str], quick: bool
-) -> tuple[list[ServerPoint], StackOverhead]:
+) -> tuple[list[ServerPoint], ServedVsOffline, StackOverhead]:
     os.environ["SP_INFERENCE_PATH"] = path
     with open(os.devnull, "wb") as devnull:
         stack = LocalStack(
@@ -47,16 +63,16 @@ def server_and_stack(
         )
         stack.start()
         try:
-            points = [
-                ServerPoint(c, concurrent_throughput(f"{stack.model_url}/invocations", texts, c)) for c in CONCURRENCIES
-            ]
+            url = f"{stack.model_url}/invocations"
+            points = [ServerPoint(c, concurrent_throughput(url, texts, c)) for c in CONCURRENCIES]
+            side_by_side = served_vs_offline(model_dir, url, texts, 1 if quick else 3)
             api, server = [], []
             for _ in range(10 if quick else 300):
                 api.append(timed_ms(f"{stack.api_url}/predict", {"text": SHORT}))
-                server.append(timed_ms(f"{stack.model_url}/invocations", {"inputs": [SHORT]}))
+                server.append(timed_ms(url, {"inputs": [SHORT]}))
         finally:
             stack.stop()
     overhead = StackOverhead(
         api_p50_ms=percentile(api, 50), api_p99_ms=percentile(api, 99), server_p50_ms=percentile(server, 50)
     )
-    return points, overhead
+    return points, side_by_side, overhead

@@ -45,6 +45,11 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     assert report["roofline"]["gemm_fp32_gflops"] > 0 and report["roofline"]["gemm_int8_gops"] > 0
     assert set(report["batch_sweep"]) == {"fp32", "onnx-int8 (every layer int8)", "openvino-int8 (every layer int8)"}
     assert all(rate > 0 for rates in report["batch_sweep"].values() for rate in rates.values())
+    assert report["batch_sweep_units"]["fp32"] == "packed rows of 128 tokens"
+    assert report["batch_sweep_units"]["openvino-int8 (every layer int8)"] == "texts"
+    side = report["served_vs_offline"]
+    assert side["concurrency"] == 32 and len(side["served"]) == len(side["offline"]) == 1
+    assert side["median_ratio"] == pytest.approx(side["served"][0] / side["offline"][0])
     assert all(s["worst_case_s"] > 0 for name, s in setups.items() if name.startswith("predict_fn"))
     assert report["local_stack"]["api_p50_ms"] > 0 and report["local_stack"]["server_p50_ms"] > 0
     assert report["local_stack"]["api_p99_ms"] >= report["local_stack"]["api_p50_ms"]
