@@ -433,8 +433,12 @@ def pack_rows(lengths: list[int], width: int) -> list[list[int]]:
     return rows
 
 
-def pack(sequences: list[list[int]], rows: list[list[int]], pad_id: int) -> tuple[list[int], Packed]:
-    """One pass of ``rows`` (indexes into ``sequences``, from ``pack_rows``): the texts' order in it, and the pass."""
+def pack(sequences: list[list[int]], rows: list[list[int]], pad_id: int) -> tuple[list[int], Packed | Batch]:
+    """One pass of ``rows`` (indexes into ``sequences``, from ``pack_rows``): the texts' order in it, and
+    the pass; with one text per row (a lone short text, say) a plain padded pass, which needs no mask."""
+    if all(len(row) == 1 for row in rows):
+        order = [row[0] for row in rows]
+        return order, collate([sequences[i] for i in order], pad_id)
     columns = max(sum(len(sequences[i]) for i in row) for row in rows)
     input_ids = torch.full((len(rows), columns), pad_id, dtype=torch.long)
     segments = torch.full((len(rows), columns), -1, dtype=torch.long)

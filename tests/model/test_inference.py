@@ -125,8 +125,10 @@ def test_packed_passes_answer_as_each_text_alone(tiny_model: Path, monkeypatch: 
     loaded = inference.model_fn(str(tiny_model))
     assert loaded.packs and loaded.batch_size == inference.PACKED_ROWS
     texts = TEXTS_OF_ALL_LENGTHS * 5
-    order, batch = inference.pack(inference.encode(loaded, texts), [[0, 1, 4], [2]], 0)
-    assert order == [0, 1, 4, 2] and batch.input_ids.shape[0] == 2  # several texts share a row
+    encoded = inference.encode(loaded, texts)
+    order, batch = inference.pack(encoded, [[0, 1, 4], [2]], 0)
+    assert order == [0, 1, 4, 2] and isinstance(batch, inference.Packed) and batch.input_ids.shape[0] == 2
+    assert not isinstance(inference.pack(encoded, [[2], [0]], 0)[1], inference.Packed)  # one text per row: padded
     for rows in (1, 2, inference.PACKED_ROWS):
         monkeypatch.setattr(loaded, "batch_size", rows)
         got = p_positive(inference.predict_fn({"inputs": texts}, loaded))
