@@ -420,7 +420,7 @@ def length_batches(lengths: list[int], batch_size: int, max_padding: float = MAX
 def pack_rows(lengths: list[int], width: int) -> list[list[int]]:
     """Indexes of ``lengths`` placed in rows of ``max(width, longest)`` tokens, longest first, each into
     the first row with room (first-fit decreasing)."""
-    width = max(width, *lengths)
+    width = max([width, *lengths])
     rows: list[list[int]] = []
     room: list[int] = []
     for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):

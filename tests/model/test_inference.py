@@ -91,13 +91,14 @@ def test_length_batches_cap_the_size_and_the_padding(
         ([200, 10, 190], 128, [[0], [2, 1]]),  # a text longer than the width widens every row to it
         ([5] * 30, 128, [list(range(25)), list(range(25, 30))]),
         ([7], 128, [[0]]),
+        ([], 128, []),
     ],
 )
 def test_pack_rows_fill_rows_first_fit_decreasing(lengths: list[int], width: int, expected: list[list[int]]) -> None:
     rows = inference.pack_rows(lengths, width)
     assert rows == expected
     assert sorted(i for row in rows for i in row) == list(range(len(lengths)))
-    assert all(sum(lengths[i] for i in row) <= max(width, *lengths) for row in rows)
+    assert all(sum(lengths[i] for i in row) <= max([width, *lengths]) for row in rows)
 
 
 TEXTS_OF_ALL_LENGTHS = ["good", "bad movie", "the movie was not fun and boring " * 30, "great " * 40, "awful", "a"]
