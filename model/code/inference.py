@@ -234,8 +234,9 @@ def _openvino_logits(graph: str, threads: int) -> tuple[Logits, Any]:
             results[index] = torch.from_numpy(request.get_output_tensor(0).data.copy())
 
         local.queue.set_callback(done)
-        for index, batch in enumerate(batches):
-            local.queue.start_async(_feeds(batch), index)
+        # Largest pass first, so the passes left for the end are short and neither stream idles long.
+        for index in sorted(range(len(batches)), key=lambda i: -batches[i][0].numel()):
+            local.queue.start_async(_feeds(batches[index]), index)
         local.queue.wait_all()
         return results
 
