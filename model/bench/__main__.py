@@ -64,7 +64,10 @@ def offline_setups(
     for label, (directory, path) in models.items():
         log(f"project: predict_fn {label}")
         repeats = 5 if quick else 200
-        setups.append(measure.inference_path(directory, path, batch_texts, long_source, repeats, worst_case, label))
+        runs = 1 if quick else 3
+        setups.append(
+            measure.inference_path(directory, path, batch_texts, long_source, repeats, worst_case, label, runs)
+        )
     if not quick:  # the peer needs its own environment (make bench installs .venv-peer); not in CI
         log("peer: infinity-emb in .venv-peer, same model and sentences")
         found = measure.peer(model_dir, data, len(batch_texts))

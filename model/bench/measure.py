@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import time
 from collections.abc import Callable
@@ -70,22 +71,31 @@ def worst_case_texts(sentences: list[str], tokens: int, max_length: int = 512) -
 
 
 def inference_path(
-    model_dir: Path, path: str, texts: list[str], long_source: str, repeats: int, worst_case: list[str], label: str
+    model_dir: Path,
+    path: str,
+    texts: list[str],
+    long_source: str,
+    repeats: int,
+    worst_case: list[str],
+    label: str,
+    runs: int = 3,
 ) -> Setup:
-    """Throughput over ``texts``, single-request latency (seed sentence, 128 tokens) and the time of
-    the ``worst_case`` request (best of two) on one path."""
+    """Throughput over ``texts`` (the median of ``runs``, after one untimed run), single-request latency
+    (seed sentence, 128 tokens) and the time of the ``worst_case`` request (best of two) on one path."""
     os.environ["SP_INFERENCE_PATH"] = path
     started = time.perf_counter()
     loaded = inference.model_fn(str(model_dir))
     cold_start = time.perf_counter() - started
     if loaded.inference_path != path:
         raise RuntimeError(f"{path} fell back to {loaded.inference_path} (see the log): not measured")
-    predict_all(loaded, texts[:64])  # warm up
+    predict_all(loaded, texts)  # warm up: every pass shape once (OpenVINO prepares kernels per new shape)
     ids = loaded.tokenizer(long_source, truncation=True, max_length=128)["input_ids"]
     text_128 = loaded.tokenizer.decode(ids[1:-1])
     return Setup(
         name=f"predict_fn {label}",
-        sentences_per_s=throughput(partial(predict_all, loaded, texts), len(texts)),
+        sentences_per_s=statistics.median(
+            throughput(partial(predict_all, loaded, texts), len(texts)) for _ in range(runs)
+        ),
         cold_start_s=cold_start,
         latency_short=latency(partial(predict_all, loaded, [SHORT]), repeats),
         latency_128_tokens=latency(partial(predict_all, loaded, [text_128]), repeats),
