@@ -19,8 +19,8 @@ from model.bench.results import Latency, Roofline, Setup
 from model.code import inference
 
 SHORT = "This product is amazing, I loved it!"
-BATCH_SIZES = (8, 32, 16, 64, 128)  # the sweep's passes: texts, or rows where the model packs
-PACKED_ROWS = (4, 16, 8, 32, 64)
+BATCH_SIZES = (8, 32, 16, 64, 128)  # the sweep: texts per pass (quick mode: the first two)
+PACKED_ROWS = (4, 16, 8, 32, 64)  # where the model packs: rows per pass
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
