@@ -16,7 +16,7 @@ import torch
 
 from devstack.client import percentile
 from model.bench.results import Latency, Roofline, Setup
-from model.code import inference
+from model.code import inference, passes
 
 SHORT = "This product is amazing, I loved it!"
 BATCH_SIZES = (8, 32, 16, 64, 128)  # the sweep: texts per pass (quick mode: the first two)
@@ -126,12 +126,12 @@ def gemm_int8_gops(size: int = 2048, repeats: int = 10) -> float:
 
 def batch_sweep(model_dir: Path, path: str, texts: list[str], quick: bool) -> tuple[str, dict[int, float]]:
     """Sentences/s of ``predict_fn`` over ``texts`` for each SP_MAX_BATCH_SIZE, and what it counts:
-    texts per forward pass, or packed rows where the model packs (``inference.pack_rows``)."""
+    texts per forward pass, or packed rows where the model packs (``passes.pack_rows``)."""
     os.environ["SP_INFERENCE_PATH"] = path
     loaded = inference.model_fn(str(model_dir))
     predict_all(loaded, texts[:64])
     sizes = (PACKED_ROWS if loaded.packs else BATCH_SIZES)[: 2 if quick else None]
-    unit = f"packed rows of {inference.PACK_WIDTH} tokens" if loaded.packs else "texts"
+    unit = f"packed rows of {passes.PACK_WIDTH} tokens" if loaded.packs else "texts"
     rates = {}
     for size in sizes:
         loaded.batch_size = size

@@ -1,10 +1,12 @@
 """SageMaker Hugging Face inference toolkit hooks for SentimentPulse.
 
-This file ships as ``code/inference.py`` inside ``model.tar.gz`` and runs unchanged in
-the Hugging Face PyTorch inference DLC (transformers 4.51 / 5.x, torch 2.6+, Python 3.12) and in
-the project's local model server. It imports only the standard library, torch and transformers,
-plus onnxruntime on the onnx-* paths and openvino on openvino-int8 (installed from the wheels the
-archive ships).
+This file ships as ``code/inference.py`` inside ``model.tar.gz``, with the two modules it imports
+beside it (``backends.py``: what computes the logits; ``passes.py``: how texts become forward
+passes), and runs unchanged in the Hugging Face PyTorch inference DLC (transformers 4.51 / 5.x,
+torch 2.6+, Python 3.12), which puts ``code/`` on ``sys.path`` and imports ``inference``, and in the
+project's local model server, which imports ``model.code.inference``. They import only the standard
+library, torch and transformers, plus onnxruntime on the onnx-* paths and openvino on openvino-int8
+(installed from the wheels the archive ships).
 
 Wire format (the toolkit's): request ``{"inputs": str | [str], "parameters": {...}}``, response
 ``[{"label": str, "score": float}, ...]`` with one entry per input, in input order.
@@ -43,14 +45,18 @@ import importlib
 import json
 import logging
 import os
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoTokenizer
+
+if __package__:  # the project imports model.code.inference
+    from . import backends, passes
+else:  # the DLC puts code/ on sys.path and imports this file as the top-level module "inference"
+    import backends  # type: ignore[no-redef]
+    import passes  # type: ignore[no-redef]
 
 BAD_INPUT = "SP_BAD_INPUT"
 MODEL_FAILURE = "SP_MODEL_FAILURE"
@@ -64,8 +70,6 @@ GRAPHS = {
     "openvino-int8": ("openvino/model-int8.xml", "openvino"),
 }
 GRAPH_DIRS = frozenset(name.split("/")[0] for name, _ in GRAPHS.values())
-OPENVINO_PRECISIONS = ("f32", "bf16")
-OPENVINO_STREAMS = 2  # concurrent forward passes when a call has several (openvino-int8)
 # Texts per forward pass unless SP_MAX_BATCH_SIZE says otherwise, from make bench's sweep: 32 is at
 # or near the top for every path; openvino-int8 ran faster at 64 than at 32 in all three runs of it.
 BATCH_SIZES = {"openvino-int8": 64}
@@ -74,9 +78,8 @@ PACKED_ROWS = 16  # rows of PACK_WIDTH tokens per forward pass where the model p
 # fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
 # ships them only after its parity gate against fp32 on dev (README, Packaging).
 DEFAULT_INFERENCE_PATH = "fp32"
-MAX_PADDING = 0.2  # share of a forward pass's tokens that may be padding (length_batches)
-PACK_WIDTH = 128  # tokens per packed row (PyTorch DistilBERT), or the pass's longest text if longer
 JSON = "application/json"
+CODE_MODULES = ("inference.py", "backends.py", "passes.py")  # code/ in the archive (packaging/tarball.py)
 
 log = logging.getLogger("sentimentpulse.inference")
 
@@ -103,27 +106,9 @@ class ModelFailure(RuntimeError):
         super().__init__(f"{MODEL_FAILURE}: {message}")
 
 
-Batch = tuple[torch.Tensor, torch.Tensor]  # one padded forward pass: (input_ids, attention_mask)
-
-
-class Packed(NamedTuple):
-    """One packed forward pass: several texts per row, each with its own positions, attending only to
-    itself (``segments``: the text of each token within its row, -1 for padding). Exact: a text's
-    logits are those of the text alone. ``rows``/``columns``: where each text's first token sits."""
-
-    input_ids: torch.Tensor
-    segments: torch.Tensor
-    position_ids: torch.Tensor
-    rows: torch.Tensor
-    columns: torch.Tensor
-
-
-Logits = Callable[[list[Any]], list[torch.Tensor]]  # the logits of each pass (Batch, or Packed if packs), in order
-
-
 @dataclass
 class LoadedModel:
-    model: Logits
+    model: backends.Logits
     backend: Any  # what computes the logits: the torch module, ONNX Runtime's session or OpenVINO's model
     tokenizer: Any
     id2label: dict[int, str]
@@ -164,89 +149,6 @@ def _weights(model_dir: str) -> tuple[str, str | None]:
     return hub_id, os.environ.get("HF_MODEL_REVISION", "").strip() or None
 
 
-def _torch_logits(source: str, revision: str | None, inference_path: str) -> tuple[Logits, Any, Any]:
-    model = AutoModelForSequenceClassification.from_pretrained(source, revision=revision)
-    model.eval()
-    if inference_path == "bf16":
-        model = model.to(torch.bfloat16)
-    floor = torch.finfo(model.dtype).min
-
-    def packed(batch: Packed) -> torch.Tensor:
-        # A token sees the tokens of its own text; padding sees padding, so no row is all masked.
-        segments = batch.segments
-        blocked = (segments[:, :, None] != segments[:, None, :])[:, None]
-        mask = torch.zeros(blocked.shape, dtype=model.dtype).masked_fill_(blocked, floor)
-        hidden = model.distilbert(input_ids=batch.input_ids, attention_mask=mask, position_ids=batch.position_ids)
-        first = hidden.last_hidden_state[batch.rows, batch.columns]  # DistilBERT's head reads the first token
-        result: torch.Tensor = model.classifier(torch.relu(model.pre_classifier(first)))
-        return result
-
-    def logits(batches: list[Any]) -> list[torch.Tensor]:
-        return [
-            packed(b) if isinstance(b, Packed) else model(input_ids=b[0], attention_mask=b[1]).logits for b in batches
-        ]
-
-    return logits, model, model.config
-
-
-def _onnx_logits(graph: str, threads: int) -> tuple[Logits, Any]:
-    import onnxruntime  # shipped as wheels in code/ and installed by the DLC from code/requirements.txt
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-
-    def logits(batches: list[Any]) -> list[torch.Tensor]:
-        return [torch.from_numpy(session.run(["logits"], _feeds(batch))[0]) for batch in batches]
-
-    return logits, session
-
-
-def _openvino_logits(graph: str, threads: int) -> tuple[Logits, Any]:
-    import openvino  # shipped as wheels in code/, like onnxruntime
-
-    config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads}
-    precision = os.environ.get("SP_OPENVINO_PRECISION", "").strip()
-    if precision and precision not in OPENVINO_PRECISIONS:
-        raise ValueError(f"SP_OPENVINO_PRECISION must be unset or one of {OPENVINO_PRECISIONS}, got {precision!r}")
-    if precision:
-        config["INFERENCE_PRECISION_HINT"] = precision
-    core = openvino.Core()
-    model = core.read_model(graph)
-    # One pass uses every thread (LATENCY); several run as OPENVINO_STREAMS concurrent passes on a
-    # share of the threads each, which keeps the cores busier than one pass after another.
-    compiled = core.compile_model(model, "CPU", {**config, "PERFORMANCE_HINT": "LATENCY"})
-    streams = min(OPENVINO_STREAMS, threads)
-    throughput = {**config, "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams}
-    parallel = core.compile_model(model, "CPU", throughput) if streams > 1 else None
-    local = threading.local()  # a request or queue is not safe to share across threads; one per call costs time
-
-    def logits(batches: list[Any]) -> list[torch.Tensor]:
-        if len(batches) == 1 or parallel is None:
-            local.request = getattr(local, "request", None) or compiled.create_infer_request()
-            return [torch.from_numpy(local.request.infer(_feeds(batch))[0].copy()) for batch in batches]
-        local.queue = getattr(local, "queue", None) or openvino.AsyncInferQueue(parallel, streams)
-        results: list[torch.Tensor] = [torch.empty(0)] * len(batches)
-
-        def done(request: Any, index: int) -> None:
-            results[index] = torch.from_numpy(request.get_output_tensor(0).data.copy())
-
-        local.queue.set_callback(done)
-        # Largest pass first, so the passes left for the end are short and neither stream idles long.
-        for index in sorted(range(len(batches)), key=lambda i: -batches[i][0].numel()):
-            local.queue.start_async(_feeds(batches[index]), index)
-        local.queue.wait_all()
-        return results
-
-    return logits, compiled
-
-
-def _feeds(batch: Batch) -> dict[str, Any]:
-    return {"input_ids": batch[0].numpy(), "attention_mask": batch[1].numpy()}
-
-
 def graph_name(inference_path: str) -> str:
     """``onnx-int8`` -> ``onnx/model-int8.onnx``: where ``make package-model`` writes the path's graph."""
     return GRAPHS[inference_path][0]
@@ -267,10 +169,13 @@ def _graph(model_dir: str, inference_path: str) -> str | None:
     return graph
 
 
-def _code_digest() -> str:
-    """sha256 of this file, logged at load: which inference.py an endpoint runs."""
-    with open(__file__, "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()[:12]
+def code_digest() -> str:
+    """sha256 over code/'s modules, logged at load: which code an endpoint runs."""
+    digest = hashlib.sha256()
+    for name in CODE_MODULES:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), "rb") as fh:
+            digest.update(fh.read())
+    return digest.hexdigest()[:12]
 
 
 def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
@@ -288,11 +193,11 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
     graph = _graph(model_dir, inference_path) if inference_path in GRAPHS else None
     if graph is not None:
-        runtime = _openvino_logits if GRAPHS[inference_path][1] == "openvino" else _onnx_logits
+        runtime = backends.openvino_logits if GRAPHS[inference_path][1] == "openvino" else backends.onnx_logits
         (logits, backend), config = runtime(graph, threads), AutoConfig.from_pretrained(source, revision=revision)
     else:
         inference_path = "fp32" if inference_path in GRAPHS else inference_path
-        logits, backend, config = _torch_logits(source, revision, inference_path)
+        logits, backend, config = backends.torch_logits(source, revision, inference_path)
     packs = graph is None and config.model_type == "distilbert"
     batch_size = batch_size or (PACKED_ROWS if packs else BATCH_SIZES.get(inference_path, DEFAULT_BATCH_SIZE))
 
@@ -313,9 +218,9 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     _forward(loaded, encode(loaded, ["warm up"]))  # first-call allocations happen at load, not on a request
     loaded.load_seconds = time.perf_counter() - started
     log.info(
-        "model loaded: inference.py sha256=%s weights=%s%s path=%s max_length=%d batch_size=%d packed=%s "
+        "model loaded: code sha256=%s weights=%s%s path=%s max_length=%d batch_size=%d packed=%s "
         "threads=%d labels=%s in %.2fs",
-        _code_digest(),
+        code_digest(),
         source,
         f"@{revision}" if revision else "",
         inference_path,
@@ -364,20 +269,6 @@ def encode(loaded: LoadedModel, texts: list[str]) -> list[list[int]]:
     return ids
 
 
-def collate(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad token id lists to the longest one: ``(input_ids, attention_mask)``, both ``long``.
-
-    The one dynamic-padding function of the project: serving, training and evaluation all call it.
-    """
-    width = max(len(s) for s in sequences)
-    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, ids in enumerate(sequences):
-        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[row, : len(ids)] = 1
-    return input_ids, attention_mask
-
-
 def budgeted_encode(data: dict[str, Any], loaded: LoadedModel) -> list[list[int]]:
     """Token ids of ``data["inputs"]``; over ``parameters.max_total_tokens`` it raises
     ``TokenBudgetExceeded`` (the caller's fault), and a tokenizer failure is a ``ModelFailure`` (ours).
@@ -394,82 +285,18 @@ def budgeted_encode(data: dict[str, Any], loaded: LoadedModel) -> list[list[int]
     return encoded
 
 
-def length_batches(lengths: list[int], batch_size: int, max_padding: float = MAX_PADDING) -> list[list[int]]:
-    """Indexes of ``lengths`` in length order, cut into forward passes of at most ``batch_size`` texts.
-
-    A pass also closes before a longer text would make padding more than ``max_padding`` of its
-    tokens: padded positions cost as much as real ones, and a few dozen random texts (what a served
-    batch holds) range from 5 to 60 tokens. A long, globally sorted list still fills every pass.
-    """
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    batches: list[list[int]] = []
-    current: list[int] = []
-    tokens = 0
-    for index in order:
-        width = lengths[index]  # the longest so far: the pass would be padded to it
-        padded = (len(current) + 1) * width
-        if current and (len(current) == batch_size or padded - tokens - width > max_padding * padded):
-            batches.append(current)
-            current, tokens = [], 0
-        current.append(index)
-        tokens += width
-    if current:
-        batches.append(current)
-    return batches
-
-
-def pack_rows(lengths: list[int], width: int) -> list[list[int]]:
-    """Indexes of ``lengths`` placed in rows of ``max(width, longest)`` tokens, longest first, each into
-    the first row with room (first-fit decreasing)."""
-    width = max([width, *lengths])
-    rows: list[list[int]] = []
-    room: list[int] = []
-    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        row = next((r for r, free in enumerate(room) if free >= lengths[index]), len(rows))
-        if row == len(rows):
-            rows.append([])
-            room.append(width)
-        rows[row].append(index)
-        room[row] -= lengths[index]
-    return rows
-
-
-def pack(sequences: list[list[int]], rows: list[list[int]], pad_id: int) -> tuple[list[int], Packed | Batch]:
-    """One pass of ``rows`` (indexes into ``sequences``, from ``pack_rows``): the texts' order in it, and
-    the pass; with one text per row (a lone short text, say) a plain padded pass, which needs no mask."""
-    if all(len(row) == 1 for row in rows):
-        order = [row[0] for row in rows]
-        return order, collate([sequences[i] for i in order], pad_id)
-    columns = max(sum(len(sequences[i]) for i in row) for row in rows)
-    input_ids = torch.full((len(rows), columns), pad_id, dtype=torch.long)
-    segments = torch.full((len(rows), columns), -1, dtype=torch.long)
-    position_ids = torch.zeros((len(rows), columns), dtype=torch.long)
-    order, starts = [], []
-    for r, row in enumerate(rows):
-        offset = 0
-        for segment, index in enumerate(row):
-            n = len(sequences[index])
-            input_ids[r, offset : offset + n] = torch.tensor(sequences[index], dtype=torch.long)
-            segments[r, offset : offset + n] = segment
-            position_ids[r, offset : offset + n] = torch.arange(n)
-            order.append(index)
-            starts.append((r, offset))
-            offset += n
-    where = torch.tensor(starts, dtype=torch.long)
-    return order, Packed(input_ids, segments, position_ids, where[:, 0], where[:, 1])
-
-
 def _passes(loaded: LoadedModel, encoded: list[list[int]]) -> tuple[list[list[int]], list[Any]]:
     """The forward passes of a call, and the texts in each: ``batch_size`` rows of ``PACK_WIDTH``
     tokens each where the model packs, else ``length_batches`` padded to each pass's longest text."""
     pad_id = loaded.tokenizer.pad_token_id or 0
     lengths = [len(ids) for ids in encoded]
     if not loaded.packs:
-        chunks = length_batches(lengths, loaded.batch_size)
-        return chunks, [collate([encoded[i] for i in chunk], pad_id) for chunk in chunks]
-    rows = pack_rows(lengths, PACK_WIDTH)
-    passes = [pack(encoded, rows[i : i + loaded.batch_size], pad_id) for i in range(0, len(rows), loaded.batch_size)]
-    return [order for order, _ in passes], [batch for _, batch in passes]
+        chunks = passes.length_batches(lengths, loaded.batch_size)
+        return chunks, [passes.collate([encoded[i] for i in chunk], pad_id) for chunk in chunks]
+    rows = passes.pack_rows(lengths, passes.PACK_WIDTH)
+    step = loaded.batch_size
+    packed = [passes.pack(encoded, rows[i : i + step], pad_id) for i in range(0, len(rows), step)]
+    return [order for order, _ in packed], [batch for _, batch in packed]
 
 
 def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 CODE_DIR = Path(__file__).resolve().parent.parent / "code"
-CODE_FILES = ("inference.py", "requirements.txt")
+# What the DLC imports from code/ (inference.py and the modules beside it), and pip's requirements.
+CODE_FILES = ("inference.py", "backends.py", "passes.py", "requirements.txt")
 
 
 def _info(name: str, size: int, is_dir: bool = False) -> tarfile.TarInfo:
@@ -33,7 +34,7 @@ def _info(name: str, size: int, is_dir: bool = False) -> tarfile.TarInfo:
 
 
 def code_entries(code_dir: Path = CODE_DIR) -> list[tuple[str, Path]]:
-    """``code/inference.py`` (and ``code/requirements.txt`` when present): what the DLC imports."""
+    """``code/inference.py`` and its modules (and ``code/requirements.txt`` when present): what the DLC imports."""
     return [(f"code/{name}", code_dir / name) for name in CODE_FILES if (code_dir / name).is_file()]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from model.code.inference import collate
+from model.code.passes import collate
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"

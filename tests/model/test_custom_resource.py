@@ -109,7 +109,7 @@ def test_create_writes_the_archive_make_package_model_writes(
     build_archive(tiny_model, tmp_path / "model.tar.gz")
     with tarfile.open(tmp_path / "model.tar.gz") as full, tarfile.open(fileobj=io.BytesIO(stored)) as code:
         names = [m.name for m in code.getmembers() if m.isfile()]
-        assert names == ["code/inference.py"]
+        assert names == ["code/backends.py", "code/inference.py", "code/passes.py"]
         for name in names:
             assert code.extractfile(name).read() == full.extractfile(name).read()  # type: ignore[union-attr]
 

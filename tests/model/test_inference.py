@@ -6,6 +6,9 @@ import ast
 import hashlib
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from typing import Any
 import pytest
 import torch
 
-from model.code import inference
+from model.code import inference, passes
 from model.source import hub_direct_dir
 from tests.support import ROOT
 
@@ -76,12 +79,12 @@ def test_batches_smaller_than_the_input(loaded: inference.LoadedModel, monkeypat
 def test_length_batches_cap_the_size_and_the_padding(
     lengths: list[int], batch_size: int, expected: list[list[int]]
 ) -> None:
-    batches = inference.length_batches(lengths, batch_size)
+    batches = passes.length_batches(lengths, batch_size)
     assert batches == expected
     for batch in batches:
         width = max(lengths[i] for i in batch)
         padding = sum(width - lengths[i] for i in batch)
-        assert padding <= inference.MAX_PADDING * width * len(batch)
+        assert padding <= passes.MAX_PADDING * width * len(batch)
 
 
 @pytest.mark.parametrize(
@@ -95,7 +98,7 @@ def test_length_batches_cap_the_size_and_the_padding(
     ],
 )
 def test_pack_rows_fill_rows_first_fit_decreasing(lengths: list[int], width: int, expected: list[list[int]]) -> None:
-    rows = inference.pack_rows(lengths, width)
+    rows = passes.pack_rows(lengths, width)
     assert rows == expected
     assert sorted(i for row in rows for i in row) == list(range(len(lengths)))
     assert all(sum(lengths[i] for i in row) <= max([width, *lengths]) for row in rows)
@@ -127,9 +130,9 @@ def test_packed_passes_answer_as_each_text_alone(tiny_model: Path, monkeypatch: 
     assert loaded.packs and loaded.batch_size == inference.PACKED_ROWS
     texts = TEXTS_OF_ALL_LENGTHS * 5
     encoded = inference.encode(loaded, texts)
-    order, batch = inference.pack(encoded, [[0, 1, 4], [2]], 0)
-    assert order == [0, 1, 4, 2] and isinstance(batch, inference.Packed) and batch.input_ids.shape[0] == 2
-    assert not isinstance(inference.pack(encoded, [[2], [0]], 0)[1], inference.Packed)  # one text per row: padded
+    order, batch = passes.pack(encoded, [[0, 1, 4], [2]], 0)
+    assert order == [0, 1, 4, 2] and isinstance(batch, passes.Packed) and batch.input_ids.shape[0] == 2
+    assert not isinstance(passes.pack(encoded, [[2], [0]], 0)[1], passes.Packed)  # one text per row: padded
     for rows in (1, 2, inference.PACKED_ROWS):
         monkeypatch.setattr(loaded, "batch_size", rows)
         got = p_positive(inference.predict_fn({"inputs": texts}, loaded))
@@ -200,19 +203,26 @@ def test_bad_settings_fail_at_load(tiny_model: Path, monkeypatch: pytest.MonkeyP
         inference.model_fn(str(tiny_model))
 
 
-def test_imports_only_stdlib_torch_and_transformers() -> None:
-    import sys
+def test_code_imports_only_stdlib_torch_transformers_and_itself() -> None:
+    from model.packaging.tarball import CODE_FILES  # standard library only, so it keeps its own list
 
-    tree = ast.parse((ROOT / "model" / "code" / "inference.py").read_text(encoding="utf-8"))
-    modules = {
-        ((node.module or "") if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
+    assert set(CODE_FILES) - {"requirements.txt"} == set(inference.CODE_MODULES)
+    siblings = {name.removesuffix(".py") for name in inference.CODE_MODULES}
+    assert siblings == {p.stem for p in (ROOT / "model" / "code").glob("*.py")} - {"__init__"}
+    modules = set()
+    for name in inference.CODE_MODULES:
+        tree = ast.parse((ROOT / "model" / "code" / name).read_text(encoding="utf-8"))
+        modules |= {
+            ((node.module or "") if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and node.level == 0)
+            for alias in node.names
+        }
     modules.discard("__future__")
-    # onnxruntime and openvino are imported only on their paths, from the wheels the archive ships.
-    assert modules - set(sys.stdlib_module_names) == {"torch", "transformers", "onnxruntime", "openvino"}
+    # onnxruntime and openvino are imported only on their paths, from the wheels the archive ships;
+    # the siblings by name where the DLC imports code/ as top-level modules.
+    expected = {"torch", "transformers", "onnxruntime", "openvino"} | siblings - {"inference"}
+    assert modules - set(sys.stdlib_module_names) == expected
 
 
 def test_error_code_matches_the_lambda_adapter() -> None:
@@ -247,6 +257,30 @@ def test_token_budget_must_be_a_positive_integer(budget: Any) -> None:
         inference.input_fn(body, "application/json")
 
 
+def test_code_dir_loads_as_the_dlc_imports_it(tiny_model: Path, tmp_path: Path) -> None:
+    """The HF toolkit puts /opt/ml/model/code on sys.path and imports ``inference`` as a top-level
+    module: from the code-only archive alone, its sibling modules load and the hooks answer."""
+    code = hub_direct_dir() / "code"
+    probe = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import inference; "
+        "assert not inference.__package__ and inference.backends.__name__ == 'backends'; "
+        "loaded = inference.model_fn(sys.argv[2]); "
+        "print(json.dumps(inference.predict_fn({'inputs': ['good movie', 'bad']}, loaded)))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "SP_INFERENCE_PATH"}}
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(code), str(tiny_model)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("SP_INFERENCE_PATH", raising=False)
+        here = inference.predict_fn({"inputs": ["good movie", "bad"]}, inference.model_fn(str(tiny_model)))
+    assert [a["label"] for a in answers] == [h["label"] for h in here]
+    assert [a["score"] for a in answers] == pytest.approx([h["score"] for h in here], abs=1e-6)
+
+
 def test_one_model_fn_for_archive_weights_and_hub_weights(
     tiny_model: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -254,7 +288,9 @@ def test_one_model_fn_for_archive_weights_and_hub_weights(
     HF_MODEL_ID points at a local directory (from_pretrained reads a path the way it reads a Hub id)."""
     code_only = hub_direct_dir()
     assert sorted(p.relative_to(code_only).as_posix() for p in code_only.rglob("*") if p.is_file()) == [
-        "code/inference.py"
+        "code/backends.py",
+        "code/inference.py",
+        "code/passes.py",
     ]
     monkeypatch.delenv("HF_MODEL_ID", raising=False)
     with pytest.raises(ValueError, match="HF_MODEL_ID is not set"):
@@ -265,5 +301,6 @@ def test_one_model_fn_for_archive_weights_and_hub_weights(
     from_archive = inference.model_fn(str(tiny_model))  # weights in the archive win over HF_MODEL_ID
     texts = {"inputs": ["good movie", "bad"]}
     assert inference.predict_fn(texts, from_hub) == inference.predict_fn(texts, from_archive)
-    digest = hashlib.sha256(Path(inference.__file__).read_bytes()).hexdigest()[:12]
-    assert f"inference.py sha256={digest} weights={tiny_model}" in caplog.text
+    code = Path(inference.__file__).parent
+    digest = hashlib.sha256(b"".join((code / n).read_bytes() for n in ("inference.py", "backends.py", "passes.py")))
+    assert f"code sha256={digest.hexdigest()[:12]} weights={tiny_model}" in caplog.text

@@ -63,7 +63,9 @@ def test_sam_build_makes_a_small_function_without_ml_dependencies(
     files = sorted(p.relative_to(archive_dir).as_posix() for p in archive_dir.rglob("*") if p.is_file())
     assert files == [
         "model/__init__.py",
+        "model/code/backends.py",
         "model/code/inference.py",
+        "model/code/passes.py",
         "model/packaging/__init__.py",
         "model/packaging/custom_resource.py",
         "model/packaging/tarball.py",

@@ -1,0 +1,109 @@
+"""What computes the logits of a call's forward passes: PyTorch (padded or packed passes), ONNX
+Runtime or OpenVINO (padded passes, on the graph ``make package-model`` wrote).
+
+Ships beside ``inference.py`` in ``code/``; onnxruntime and openvino are imported only on their paths
+(installed from the wheels the archive ships).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from transformers import AutoModelForSequenceClassification
+
+if __package__:  # the project imports model.code.backends
+    from .passes import Batch, Packed
+else:  # the DLC puts code/ on sys.path and imports these files as top-level modules
+    from passes import Batch, Packed  # type: ignore[no-redef]
+
+OPENVINO_PRECISIONS = ("f32", "bf16")
+OPENVINO_STREAMS = 2  # concurrent forward passes when a call has several (openvino-int8)
+
+Logits = Callable[[list[Any]], list[torch.Tensor]]  # the logits of each pass (Batch, or Packed if packs), in order
+
+
+def torch_logits(source: str, revision: str | None, inference_path: str) -> tuple[Logits, Any, Any]:
+    model = AutoModelForSequenceClassification.from_pretrained(source, revision=revision)
+    model.eval()
+    if inference_path == "bf16":
+        model = model.to(torch.bfloat16)
+    floor = torch.finfo(model.dtype).min
+
+    def packed(batch: Packed) -> torch.Tensor:
+        # A token sees the tokens of its own text; padding sees padding, so no row is all masked.
+        segments = batch.segments
+        blocked = (segments[:, :, None] != segments[:, None, :])[:, None]
+        mask = torch.zeros(blocked.shape, dtype=model.dtype).masked_fill_(blocked, floor)
+        hidden = model.distilbert(input_ids=batch.input_ids, attention_mask=mask, position_ids=batch.position_ids)
+        first = hidden.last_hidden_state[batch.rows, batch.columns]  # DistilBERT's head reads the first token
+        result: torch.Tensor = model.classifier(torch.relu(model.pre_classifier(first)))
+        return result
+
+    def logits(batches: list[Any]) -> list[torch.Tensor]:
+        return [
+            packed(b) if isinstance(b, Packed) else model(input_ids=b[0], attention_mask=b[1]).logits for b in batches
+        ]
+
+    return logits, model, model.config
+
+
+def onnx_logits(graph: str, threads: int) -> tuple[Logits, Any]:
+    import onnxruntime  # shipped as wheels in code/ and installed by the DLC from code/requirements.txt
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    def logits(batches: list[Any]) -> list[torch.Tensor]:
+        return [torch.from_numpy(session.run(["logits"], _feeds(batch))[0]) for batch in batches]
+
+    return logits, session
+
+
+def openvino_logits(graph: str, threads: int) -> tuple[Logits, Any]:
+    import openvino  # shipped as wheels in code/, like onnxruntime
+
+    config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads}
+    precision = os.environ.get("SP_OPENVINO_PRECISION", "").strip()
+    if precision and precision not in OPENVINO_PRECISIONS:
+        raise ValueError(f"SP_OPENVINO_PRECISION must be unset or one of {OPENVINO_PRECISIONS}, got {precision!r}")
+    if precision:
+        config["INFERENCE_PRECISION_HINT"] = precision
+    core = openvino.Core()
+    model = core.read_model(graph)
+    # One pass uses every thread (LATENCY); several run as OPENVINO_STREAMS concurrent passes on a
+    # share of the threads each, which keeps the cores busier than one pass after another.
+    compiled = core.compile_model(model, "CPU", {**config, "PERFORMANCE_HINT": "LATENCY"})
+    streams = min(OPENVINO_STREAMS, threads)
+    throughput = {**config, "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams}
+    parallel = core.compile_model(model, "CPU", throughput) if streams > 1 else None
+    local = threading.local()  # a request or queue is not safe to share across threads; one per call costs time
+
+    def logits(batches: list[Any]) -> list[torch.Tensor]:
+        if len(batches) == 1 or parallel is None:
+            local.request = getattr(local, "request", None) or compiled.create_infer_request()
+            return [torch.from_numpy(local.request.infer(_feeds(batch))[0].copy()) for batch in batches]
+        local.queue = getattr(local, "queue", None) or openvino.AsyncInferQueue(parallel, streams)
+        results: list[torch.Tensor] = [torch.empty(0)] * len(batches)
+
+        def done(request: Any, index: int) -> None:
+            results[index] = torch.from_numpy(request.get_output_tensor(0).data.copy())
+
+        local.queue.set_callback(done)
+        # Largest pass first, so the passes left for the end are short and neither stream idles long.
+        for index in sorted(range(len(batches)), key=lambda i: -batches[i][0].numel()):
+            local.queue.start_async(_feeds(batches[index]), index)
+        local.queue.wait_all()
+        return results
+
+    return logits, compiled
+
+
+def _feeds(batch: Batch) -> dict[str, Any]:
+    return {"input_ids": batch[0].numpy(), "attention_mask": batch[1].numpy()}
