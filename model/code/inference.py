@@ -74,7 +74,7 @@ GRAPH_DIRS = frozenset(name.split("/")[0] for name, _ in GRAPHS.values())
 # or near the top for every path; openvino-int8 ran faster at 64 than at 32 in all three runs of it.
 BATCH_SIZES = {"openvino-int8": 64}
 DEFAULT_BATCH_SIZE = 32
-PACKED_ROWS = 16  # rows of PACK_WIDTH tokens per forward pass where the model packs (make bench's sweep)
+PACKED_ROWS = 16  # packed rows of PACK_WIDTH tokens per pass (make bench: flat from 8 to 64 rows)
 # fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
 # ships them only after its parity gate against fp32 on dev (README, Packaging).
 DEFAULT_INFERENCE_PATH = "fp32"
