@@ -41,6 +41,6 @@ def stage(
     for entry in model_dir.iterdir():
         if entry.name != "code" and entry.name not in inference.GRAPH_DIRS and not entry.name.startswith("."):
             (stage_dir / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
-    if path == "openvino-int8":
+    if path == openvino_export.PATH:
         return openvino_export.build(model_dir, stage_dir, variant, calibration)
     return onnx_export.build(model_dir, stage_dir, path, variant)

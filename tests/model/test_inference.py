@@ -18,6 +18,7 @@ import torch
 
 from model.code import inference, passes
 from model.source import hub_direct_dir
+from tests.model.served import p_positive
 from tests.support import ROOT
 
 
@@ -118,10 +119,6 @@ def alone(loaded: inference.LoadedModel, texts: list[str]) -> list[float]:
     return scores
 
 
-def p_positive(predictions: list[dict[str, Any]]) -> list[float]:
-    return [p["score"] if p["label"] == "POSITIVE" else 1 - p["score"] for p in predictions]
-
-
 def test_packed_passes_answer_as_each_text_alone(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """PyTorch DistilBERT packs several texts per row (each attending to itself, with its own
     positions): the answers are those of each text alone, across rows, passes and a 200-token text."""
@@ -135,7 +132,7 @@ def test_packed_passes_answer_as_each_text_alone(tiny_model: Path, monkeypatch: 
     assert not isinstance(passes.pack(encoded, [[2], [0]], 0)[1], passes.Packed)  # one text per row: padded
     for rows in (1, 2, inference.PACKED_ROWS):
         monkeypatch.setattr(loaded, "batch_size", rows)
-        got = p_positive(inference.predict_fn({"inputs": texts}, loaded))
+        got = p_positive(loaded, texts)
         assert got == pytest.approx(alone(loaded, texts), abs=1e-5)
 
 
@@ -153,7 +150,7 @@ def test_other_encoders_run_padded_passes(tiny_model: Path, tmp_path: Path, monk
     monkeypatch.setenv("SP_INFERENCE_PATH", "fp32")
     loaded = inference.model_fn(str(tmp_path))
     assert not loaded.packs and loaded.batch_size == inference.DEFAULT_BATCH_SIZE
-    got = p_positive(inference.predict_fn({"inputs": TEXTS_OF_ALL_LENGTHS}, loaded))
+    got = p_positive(loaded, TEXTS_OF_ALL_LENGTHS)
     assert got == pytest.approx(alone(loaded, TEXTS_OF_ALL_LENGTHS), abs=1e-5)
 
 
