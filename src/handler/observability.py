@@ -13,7 +13,11 @@ metrics = Metrics()
 # cold start time for nothing. So the tracer exists only when tracing is on, decided by
 # Powertools' own rule (POWERTOOLS_TRACE_DISABLED, sam local, outside Lambda); the template sets
 # POWERTOOLS_TRACE_DISABLED from TracingMode.
-tracer: Tracer | None = None if Tracer._is_tracer_disabled() else Tracer()
+# When on, it patches botocore only: the one library this function calls out through (the endpoint
+# call becomes a subsegment). Powertools' default patches every library the X-Ray SDK supports,
+# which imports sqlite3, pymongo's and the database drivers' hooks at cold start for nothing.
+TRACED_MODULES = ("botocore",)
+tracer: Tracer | None = None if Tracer._is_tracer_disabled() else Tracer(patch_modules=TRACED_MODULES)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
