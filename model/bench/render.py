@@ -71,7 +71,9 @@ def _notes(result: BenchResult) -> list[str]:
         notes.append(
             f"local stack (local API -> handler -> botocore -> model server), short text, sequential: p50 "
             f"{stack.api_p50_ms:.2f} ms, p99 {stack.api_p99_ms:.2f} ms ({stack.api_p99_ms / stack.api_p50_ms:.2f}x p50)"
-            f" vs the model server alone {stack.server_p50_ms:.2f} ms: {stack.added_p50_ms:.2f} ms added"
+            f" vs the model server alone on the body the handler sends {stack.server_p50_ms:.2f} ms:"
+            f" {stack.added_p50_ms:.2f} ms added (the server on a body without the token budget:"
+            f" {stack.server_bare_p50_ms:.2f} ms)"
         )
     if result.lambda_package is not None:
         lam = result.lambda_package

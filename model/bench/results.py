@@ -72,7 +72,8 @@ class StackOverhead:
 
     api_p50_ms: float  # local API -> handler -> botocore -> model server
     api_p99_ms: float
-    server_p50_ms: float  # the model server alone, same request shape over HTTP
+    server_p50_ms: float  # the model server alone, over HTTP, on the body the handler sends
+    server_bare_p50_ms: float  # the same without parameters (no token-budget check)
 
     @property
     def added_p50_ms(self) -> float:

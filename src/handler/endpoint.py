@@ -84,6 +84,12 @@ def make_client(settings: Settings) -> Any:
     return botocore.session.get_session().create_client("sagemaker-runtime", config=config)
 
 
+def model_parameters(max_total_tokens: int) -> dict[str, Any]:
+    """The ``parameters`` of every call: the endpoint counts tokens with the model's own tokenizer
+    and refuses a request over ``max_total_tokens``."""
+    return {"truncation": True, "max_total_tokens": max_total_tokens}
+
+
 class _NotReached(Exception):
     """The request never reached the model (throttled, or no connection): safe to send again."""
 
@@ -95,8 +101,7 @@ class SageMakerEndpoint:
     def __init__(self, endpoint_name: str, client: Any, max_total_tokens: int, max_attempts: int = 1) -> None:
         self.endpoint_name = endpoint_name
         self.max_attempts = max_attempts
-        # The endpoint counts tokens with the model's own tokenizer and refuses a request over this.
-        self.parameters = {"truncation": True, "max_total_tokens": max_total_tokens}
+        self.parameters = model_parameters(max_total_tokens)
         self._client = client
 
     def classify(self, texts: list[str]) -> list[ModelPrediction]:

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from devstack.expectations import EXPECTED, SEED
+from model.code.inference import OVER_BUDGET
 from tests.support import Http, event_names, load_event, start_stack
 
 
@@ -70,6 +71,20 @@ def test_ping_and_container_contract(model_server: Http) -> None:
     status, _, body = model_server.post_json("/invocations", {"inputs": "good"})
     assert status == 200
     assert len(body) == 1
+
+
+def test_the_model_server_enforces_the_token_budget(model_server: Http) -> None:
+    """Over ``max_total_tokens`` the runtime path answers the model's ModelError, before the model."""
+    texts = [SEED, f"{SEED} again"]
+    path = "/endpoints/sentimentpulse-local/invocations"
+    before = model_server.get_json("/_local/stats")["model_calls"]
+    status, _, body = model_server.post_json(path, {"inputs": texts, "parameters": {"max_total_tokens": 4}})
+    assert status == 424
+    assert OVER_BUDGET in body["OriginalMessage"]
+    assert model_server.get_json("/_local/stats")["model_calls"] == before
+    status, _, body = model_server.post_json(path, {"inputs": texts, "parameters": {"max_total_tokens": 5120}})
+    assert status == 200
+    assert len(body) == len(texts)
 
 
 def test_concurrent_requests_are_batched(model_server: Http) -> None:

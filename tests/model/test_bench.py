@@ -52,6 +52,7 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     assert side["median_ratio"] == pytest.approx(side["served"][0] / side["offline"][0])
     assert all(s["worst_case_s"] > 0 for name, s in setups.items() if name.startswith("predict_fn"))
     assert report["local_stack"]["api_p50_ms"] > 0 and report["local_stack"]["server_p50_ms"] > 0
+    assert report["local_stack"]["server_bare_p50_ms"] > 0
     assert report["local_stack"]["api_p99_ms"] >= report["local_stack"]["api_p50_ms"]
     assert "added_p50_ms" in report["local_stack"]
     assert report["lambda_package"]["import_ms"] > 0
