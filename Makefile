@@ -26,7 +26,7 @@ PATHS ?= fp32,bf16
 INFERENCE_PATH ?= fp32
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench load clean
+.PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench load overhead clean
 
 help: ## Show this help
 	@echo "SentimentPulse - make targets:"
@@ -114,6 +114,9 @@ bench: $(VENV)/.installed $(if $(QUICK),,$(PEER)/.installed) ## Inference benchm
 load: $(VENV)/.installed ## Bounded load test against the local stack, then the knee (docs/load-knee.md)
 	$(PY) -m devstack.load --model "$(MODEL)"
 	$(PY) -m devstack.knee --model "$(MODEL)"
+
+overhead: $(VENV)/.installed ## Where the local stack's latency over the model server goes, layer by layer (docs/benchmarks.md)
+	$(PY) -m devstack.overhead --model "$(MODEL)"
 
 clean: ## Remove build outputs (keeps the venvs)
 	rm -rf .aws-sam build dist bench-results
