@@ -10,10 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from devstack.client import percentile, post_json
+from devstack.client import percentile, post_json, timed_ms
+from devstack.overhead import handler_body
 from devstack.stack import LocalStack, free_port
-from handler.contract import MAX_REQUEST_TOKENS
-from handler.endpoint import model_parameters
 from model.bench.measure import SHORT, predict_all, throughput
 from model.bench.results import ServedVsOffline, ServerPoint, StackOverhead
 from model.code import inference
@@ -32,14 +31,6 @@ def concurrent_throughput(url: str, texts: list[str], concurrency: int) -> float
         started = time.perf_counter()
         list(pool.map(one, texts))
         return len(texts) / (time.perf_counter() - started)
-
-
-def timed_ms(url: str, payload: dict[str, object]) -> float:
-    started = time.perf_counter()
-    status, _ = post_json(url, payload)
-    if status != 200:
-        raise RuntimeError(f"{url} answered {status}")
-    return (time.perf_counter() - started) * 1000
 
 
 def served_vs_offline(model_dir: Path, url: str, texts: list[str], rounds: int) -> ServedVsOffline:
@@ -70,7 +61,7 @@ def server_and_stack(
             side_by_side = served_vs_offline(model_dir, url, texts, 1 if quick else 3)
             # The server alone gets the body the handler sends (with its token budget), and also the
             # bare body: the difference is the server's budget check, not the stack.
-            same: dict[str, object] = {"inputs": [SHORT], "parameters": model_parameters(MAX_REQUEST_TOKENS)}
+            same = handler_body(SHORT)
             api, server, bare = [], [], []
             for _ in range(10 if quick else 300):
                 api.append(timed_ms(f"{stack.api_url}/predict", {"text": SHORT}))

@@ -1,9 +1,10 @@
-"""The HTTP client side of the local tools: one JSON POST and one percentile, for the load test and
-the benchmark (standard library only; loopback URLs)."""
+"""The HTTP client side of the local tools: one JSON POST, its timing and one percentile, for the
+load test and the benchmarks (standard library only; loopback URLs)."""
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -21,6 +22,15 @@ def post_json(url: str, payload: Any, timeout: float = 30) -> tuple[int, Any]:
         return error.code, None
     except (urllib.error.URLError, TimeoutError, ConnectionError):
         return 0, None
+
+
+def timed_ms(url: str, payload: Any) -> float:
+    """Milliseconds for one ``post_json`` that must answer 200 (else RuntimeError)."""
+    started = time.perf_counter()
+    status, _ = post_json(url, payload)
+    if status != 200:
+        raise RuntimeError(f"{url} answered {status}")
+    return (time.perf_counter() - started) * 1000
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -15,12 +15,11 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack.client import post_json
+from devstack.client import timed_ms
 from devstack.expectations import SEED
 from devstack.stack import DEFAULT_MODEL, LocalStack, free_port
 from handler.contract import MAX_REQUEST_TOKENS
@@ -31,7 +30,7 @@ WARMUP = 20
 
 @dataclass
 class Split:
-    """p50s in ms. ``added`` is the stack's client-side p50 minus the direct call's."""
+    """p50s in ms. ``added_ms`` is the stack's client-side p50 minus the direct call's."""
 
     rounds: int
     stack_ms: float  # client -> local API -> handler -> botocore -> model server, as the client sees it
@@ -89,12 +88,9 @@ def split(log_lines: list[str], stack_ms: list[float], direct_ms: list[float]) -
     )
 
 
-def _timed_ms(url: str, payload: dict[str, Any]) -> float:
-    started = time.perf_counter()
-    status, _ = post_json(url, payload)
-    if status != 200:
-        raise RuntimeError(f"{url} answered {status}")
-    return (time.perf_counter() - started) * 1000
+def handler_body(text: str) -> dict[str, Any]:
+    """The body the handler sends the model for one text: the baseline the stack is compared with."""
+    return {"inputs": [text], "parameters": model_parameters(MAX_REQUEST_TOKENS)}
 
 
 def measure(model: str, rounds: int, text: str = SEED) -> Split:
@@ -107,11 +103,11 @@ def measure(model: str, rounds: int, text: str = SEED) -> Split:
             stack.start()
             try:
                 api_url, server_url = f"{stack.api_url}/predict", f"{stack.model_url}/invocations"
-                body = {"inputs": [text], "parameters": model_parameters(MAX_REQUEST_TOKENS)}
+                body = handler_body(text)
                 stack_ms, direct_ms = [], []
                 for _ in range(WARMUP + rounds):
-                    stack_ms.append(_timed_ms(api_url, {"text": text}))
-                    direct_ms.append(_timed_ms(server_url, body))
+                    stack_ms.append(timed_ms(api_url, {"text": text}))
+                    direct_ms.append(timed_ms(server_url, body))
             finally:
                 stack.stop()
         lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
