@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from devstack.budget import Projection
-from model.bench.results import BenchResult, Latency
+from model.bench.results import SMALL_CALL_TEXTS, BenchResult, Latency
 
 
 def _latency(value: Latency | None, sep: str) -> str:
@@ -66,6 +66,12 @@ def _notes(result: BenchResult) -> list[str]:
             f"{result.server_path} offline, on the same {side.sentences} sentences, in alternation (served / offline "
             f"sent/s per round): {rounds}; median {100 * side.median_ratio:.0f} % of offline"
         )
+        if side.calls:
+            mix = ", ".join(
+                f"{side.sentences / calls:.1f} texts per call, {small} of {calls} calls <= {SMALL_CALL_TEXTS} texts"
+                for calls, small in zip(side.calls, side.small_calls, strict=True)
+            )
+            notes.append(f"the served rounds' model calls (the server's /_local/stats): {mix}")
     if result.local_stack is not None:
         stack = result.local_stack
         notes.append(

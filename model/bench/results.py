@@ -40,6 +40,9 @@ class ServerPoint:
     x_pipeline: float = 0.0
 
 
+SMALL_CALL_TEXTS = 8
+
+
 @dataclass
 class ServedVsOffline:
     """The model server at the top concurrency against ``predict_fn`` in the bench process on the same
@@ -49,6 +52,10 @@ class ServedVsOffline:
     sentences: int
     served: list[float]  # sentences/s per round
     offline: list[float]
+    # per round, from the server's /_local/stats: the model calls the served run made, and how many
+    # of them held SMALL_CALL_TEXTS texts or fewer (the convoy: clients wait for their answers)
+    calls: list[int] = field(default_factory=list)
+    small_calls: list[int] = field(default_factory=list)
 
     @property
     def ratios(self) -> list[float]:

@@ -24,6 +24,12 @@ def post_json(url: str, payload: Any, timeout: float = 30) -> tuple[int, Any]:
         return 0, None
 
 
+def get_json(url: str, timeout: float = 30) -> Any:
+    """GET ``url`` and parse its JSON body (an HTTP error raises)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URLs
+        return json.loads(response.read())
+
+
 def timed_ms(url: str, payload: Any) -> float:
     """Milliseconds for one ``post_json`` that must answer 200 (else RuntimeError)."""
     started = time.perf_counter()

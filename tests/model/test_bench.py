@@ -50,6 +50,8 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     side = report["served_vs_offline"]
     assert side["concurrency"] == 32 and len(side["served"]) == len(side["offline"]) == 1
     assert side["median_ratio"] == pytest.approx(side["served"][0] / side["offline"][0])
+    assert len(side["calls"]) == len(side["small_calls"]) == 1
+    assert 0 < side["calls"][0] <= side["sentences"] and 0 <= side["small_calls"][0] <= side["calls"][0]
     assert all(s["worst_case_s"] > 0 for name, s in setups.items() if name.startswith("predict_fn"))
     assert report["local_stack"]["api_p50_ms"] > 0 and report["local_stack"]["server_p50_ms"] > 0
     assert report["local_stack"]["server_bare_p50_ms"] > 0
