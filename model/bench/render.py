@@ -45,7 +45,7 @@ def _notes(result: BenchResult) -> list[str]:
     for path, rates in result.batch_sweep.items():
         best = max(rates, key=lambda size: rates[size])
         swept = ", ".join(f"{size}: {rate:.1f}" for size, rate in sorted(rates.items()))
-        unit = result.batch_sweep_units.get(path, "texts")
+        unit = result.batch_sweep_units[path]
         notes.append(f"batch-size sweep, predict_fn {path} ({unit} per forward pass: sent/s): {swept}; best {best}")
     for s in result.setups:
         if s.worst_case_s is not None:
@@ -66,12 +66,11 @@ def _notes(result: BenchResult) -> list[str]:
             f"{result.server_path} offline, on the same {side.sentences} sentences, in alternation (served / offline "
             f"sent/s per round): {rounds}; median {100 * side.median_ratio:.0f} % of offline"
         )
-        if side.calls:
-            mix = ", ".join(
-                f"{side.sentences / calls:.1f} texts per call, {small} of {calls} calls <= {SMALL_CALL_TEXTS} texts"
-                for calls, small in zip(side.calls, side.small_calls, strict=True)
-            )
-            notes.append(f"the served rounds' model calls (the server's /_local/stats): {mix}")
+        mix = ", ".join(
+            f"{side.sentences / calls:.1f} texts per call, {small} of {calls} calls <= {SMALL_CALL_TEXTS} texts"
+            for calls, small in zip(side.calls, side.small_calls, strict=True)
+        )
+        notes.append(f"the served rounds' model calls (the server's /_local/stats): {mix}")
     if result.local_stack is not None:
         stack = result.local_stack
         notes.append(

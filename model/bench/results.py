@@ -54,8 +54,8 @@ class ServedVsOffline:
     offline: list[float]
     # per round, from the server's /_local/stats: the model calls the served run made, and how many
     # of them held SMALL_CALL_TEXTS texts or fewer (the convoy: clients wait for their answers)
-    calls: list[int] = field(default_factory=list)
-    small_calls: list[int] = field(default_factory=list)
+    calls: list[int]
+    small_calls: list[int]
 
     @property
     def ratios(self) -> list[float]:

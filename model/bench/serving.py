@@ -49,7 +49,7 @@ def served_vs_offline(model_dir: Path, model_url: str, texts: list[str], rounds:
     loaded = inference.model_fn(str(model_dir))
     predict_all(loaded, texts[:64])
     top = CONCURRENCIES[-1]
-    result = ServedVsOffline(concurrency=top, sentences=len(texts), served=[], offline=[])
+    result = ServedVsOffline(top, len(texts), served=[], offline=[], calls=[], small_calls=[])
     stats_url = f"{model_url}/_local/stats"
     for _ in range(rounds):
         result.offline.append(throughput(partial(predict_all, loaded, texts), len(texts)))
