@@ -43,7 +43,7 @@ def _environment(conn: Connection, environment: dict[str, str]) -> None:
     os.environ.update(environment)
     from handler.app import lambda_handler
 
-    context = LambdaContext(float(environment[TIMEOUT_VARIABLE]))
+    timeout = float(environment[TIMEOUT_VARIABLE])
     conn.send(os.getpid())  # ready
     while True:
         try:
@@ -51,7 +51,8 @@ def _environment(conn: Connection, environment: dict[str, str]) -> None:
         except EOFError:
             return
         try:
-            conn.send((True, lambda_handler(event, context)))
+            # As Lambda: a context per invocation (its own request id, its deadline from now).
+            conn.send((True, lambda_handler(event, LambdaContext(timeout))))
         except Exception as exc:  # as Lambda: the traceback goes to the function's log, the caller gets a 500
             traceback.print_exc()
             conn.send((False, f"{type(exc).__name__}: {exc}"))

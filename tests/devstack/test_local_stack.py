@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from devstack.expectations import EXPECTED, SEED
+from devstack.stack import LocalStack
 from model.code.inference import OVER_BUDGET
 from tests.support import Http, event_names, load_event, start_stack
 
@@ -110,3 +111,20 @@ def test_stopping_the_stack_leaves_no_process_behind(tmp_path: Path) -> None:
     alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
     assert alive == []
     assert stack.api.poll() is not None and stack.model_server.poll() is not None
+
+
+def test_every_invocation_gets_its_own_lambda_context(stack: LocalStack, api: Http) -> None:
+    """As on Lambda, each event's context carries its own request id (in every log line of it), even
+    when one environment handles many events in turn."""
+    assert stack.log is not None
+    log = Path(stack.log.name)
+    start = log.stat().st_size
+    rounds = 4  # sequential: the stack's two environments take turns, each handles two
+    for _ in range(rounds):
+        assert api.post_json("/predict", {"text": SEED})[0] == 200
+    with log.open("rb") as lines:
+        lines.seek(start)
+        entries = [json.loads(line) for line in lines if line.startswith(b"{")]
+    predictions = [e for e in entries if e.get("message") == "prediction"]
+    assert len(predictions) == rounds
+    assert len({e["function_request_id"] for e in predictions}) == rounds
