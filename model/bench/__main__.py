@@ -20,7 +20,7 @@ import torch
 from devstack import budget, lambda_package
 from model.bench import capacity, measure, render, serving
 from model.bench.results import BenchResult, Setup
-from model.code import inference
+from model.code import backends, inference
 from model.packaging import graphs, openvino_export
 from model.packaging.onnx_export import INT8_VARIANTS
 from model.training.data import read_tsv
@@ -41,7 +41,7 @@ def worst_case_tokens(quick: bool) -> int:
 def graph_models(model_dir: Path, tmp: Path, calibration: list[str]) -> dict[str, tuple[Path, str]]:
     """Setup label -> (model directory, inference path) for every graph make package-model can ship."""
     found = {"fp32": (model_dir, "fp32"), "bf16": (model_dir, "bf16")}
-    for path in inference.GRAPHS:
+    for path in backends.GRAPHS:
         log(f"graphs: building {path}{', every variant' if path in graphs.VARIANT_PATHS else ''}")
         for number, variant in enumerate(graphs.variants(path)):
             graph = graphs.stage(model_dir, tmp / f"{path}-{number}", path, variant, calibration)

@@ -7,6 +7,8 @@ Ships beside ``inference.py`` in ``code/``; onnxruntime and openvino are importe
 
 from __future__ import annotations
 
+import importlib
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -20,10 +22,40 @@ if __package__:  # the project imports model.code.backends
 else:  # the DLC puts code/ on sys.path and imports these files as top-level modules
     from passes import Batch, Packed  # type: ignore[no-redef]
 
+# The paths served from a graph `make package-model` writes beside the Hugging Face files: the graph's
+# file in the archive, and the runtime that serves it (shipped as wheels in code/).
+GRAPHS = {
+    "onnx-fp32": ("onnx/model-fp32.onnx", "onnxruntime"),
+    "onnx-int8": ("onnx/model-int8.onnx", "onnxruntime"),
+    "openvino-int8": ("openvino/model-int8.xml", "openvino"),
+}
+GRAPH_DIRS = frozenset(name.split("/")[0] for name, _ in GRAPHS.values())
 OPENVINO_PRECISIONS = ("f32", "bf16")
 OPENVINO_STREAMS = 2  # concurrent forward passes when a call has several (openvino-int8)
 
 Logits = Callable[[list[Any]], list[torch.Tensor]]  # the logits of each pass (Batch, or Packed if packs), in order
+
+log = logging.getLogger("sentimentpulse.inference")
+
+
+def graph_name(inference_path: str) -> str:
+    """``onnx-int8`` -> ``onnx/model-int8.onnx``: where ``make package-model`` writes the path's graph."""
+    return GRAPHS[inference_path][0]
+
+
+def find_graph(model_dir: str, inference_path: str) -> str | None:
+    """The graph for ``inference_path`` when it and its runtime are both there; else None, logged."""
+    graph = os.path.join(model_dir, graph_name(inference_path))
+    runtime = GRAPHS[inference_path][1]
+    if not os.path.isfile(graph):
+        log.warning("SP_INFERENCE_PATH=%s but %s is missing: serving with PyTorch fp32", inference_path, graph)
+        return None
+    try:
+        importlib.import_module(runtime)
+    except ImportError:
+        log.warning("SP_INFERENCE_PATH=%s but %s is not installed: serving with PyTorch fp32", inference_path, runtime)
+        return None
+    return graph
 
 
 def torch_logits(source: str, revision: str | None, inference_path: str) -> tuple[Logits, Any, Any]:

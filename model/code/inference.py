@@ -29,7 +29,7 @@ Settings (environment, read once by ``model_fn``):
   HF_MODEL_ID, HF_MODEL_REVISION  hub-direct mode only (see above)
   SP_INFERENCE_PATH  fp32 (default, PyTorch) | bf16 (PyTorch, weights and activations in bfloat16: fast
                      only on CPUs with AVX512-BF16 or AMX) | onnx-fp32 | onnx-int8 | openvino-int8
-                     (ONNX Runtime or OpenVINO on the graph ``make package-model`` wrote, ``GRAPHS``;
+                     (ONNX Runtime or OpenVINO on the graph ``make package-model`` wrote, ``backends.GRAPHS``;
                      without that file or without its runtime, PyTorch fp32 serves and the log says why)
   SP_OPENVINO_PRECISION  openvino-int8's precision for what is not int8: unset (OpenVINO's choice:
                      bf16 on CPUs with AVX512-BF16 or AMX, else f32) | f32 | bf16
@@ -41,7 +41,6 @@ Settings (environment, read once by ``model_fn``):
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -62,14 +61,6 @@ BAD_INPUT = "SP_BAD_INPUT"
 MODEL_FAILURE = "SP_MODEL_FAILURE"
 OVER_BUDGET = "SP_TOKEN_BUDGET"
 INFERENCE_PATHS = ("fp32", "bf16", "onnx-fp32", "onnx-int8", "openvino-int8")
-# The paths served from a graph `make package-model` writes beside the Hugging Face files: the graph's
-# file in the archive, and the runtime that serves it (shipped as wheels in code/).
-GRAPHS = {
-    "onnx-fp32": ("onnx/model-fp32.onnx", "onnxruntime"),
-    "onnx-int8": ("onnx/model-int8.onnx", "onnxruntime"),
-    "openvino-int8": ("openvino/model-int8.xml", "openvino"),
-}
-GRAPH_DIRS = frozenset(name.split("/")[0] for name, _ in GRAPHS.values())
 # Texts per forward pass unless SP_MAX_BATCH_SIZE says otherwise, from make bench's sweep: 32 is at
 # or near the top for every path; openvino-int8 ran faster at 64 than at 32 in all three runs of it.
 BATCH_SIZES = {"openvino-int8": 64}
@@ -149,26 +140,6 @@ def _weights(model_dir: str) -> tuple[str, str | None]:
     return hub_id, os.environ.get("HF_MODEL_REVISION", "").strip() or None
 
 
-def graph_name(inference_path: str) -> str:
-    """``onnx-int8`` -> ``onnx/model-int8.onnx``: where ``make package-model`` writes the path's graph."""
-    return GRAPHS[inference_path][0]
-
-
-def _graph(model_dir: str, inference_path: str) -> str | None:
-    """The graph for ``inference_path`` when it and its runtime are both there; else None, logged."""
-    graph = os.path.join(model_dir, graph_name(inference_path))
-    runtime = GRAPHS[inference_path][1]
-    if not os.path.isfile(graph):
-        log.warning("SP_INFERENCE_PATH=%s but %s is missing: serving with PyTorch fp32", inference_path, graph)
-        return None
-    try:
-        importlib.import_module(runtime)
-    except ImportError:
-        log.warning("SP_INFERENCE_PATH=%s but %s is not installed: serving with PyTorch fp32", inference_path, runtime)
-        return None
-    return graph
-
-
 def code_digest() -> str:
     """sha256 over code/'s modules, logged at load: which code an endpoint runs."""
     digest = hashlib.sha256()
@@ -191,12 +162,12 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
 
     source, revision = _weights(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-    graph = _graph(model_dir, inference_path) if inference_path in GRAPHS else None
+    graph = backends.find_graph(model_dir, inference_path) if inference_path in backends.GRAPHS else None
     if graph is not None:
-        runtime = backends.openvino_logits if GRAPHS[inference_path][1] == "openvino" else backends.onnx_logits
+        runtime = backends.openvino_logits if backends.GRAPHS[inference_path][1] == "openvino" else backends.onnx_logits
         (logits, backend), config = runtime(graph, threads), AutoConfig.from_pretrained(source, revision=revision)
     else:
-        inference_path = "fp32" if inference_path in GRAPHS else inference_path
+        inference_path = "fp32" if inference_path in backends.GRAPHS else inference_path
         logits, backend, config = backends.torch_logits(source, revision, inference_path)
     packs = graph is None and config.model_type == "distilbert"
     batch_size = batch_size or (PACKED_ROWS if packs else BATCH_SIZES.get(inference_path, DEFAULT_BATCH_SIZE))
@@ -285,24 +256,11 @@ def budgeted_encode(data: dict[str, Any], loaded: LoadedModel) -> list[list[int]
     return encoded
 
 
-def _passes(loaded: LoadedModel, encoded: list[list[int]]) -> tuple[list[list[int]], list[Any]]:
-    """The forward passes of a call, and the texts in each: ``batch_size`` rows of ``PACK_WIDTH``
-    tokens each where the model packs, else ``length_batches`` padded to each pass's longest text."""
-    pad_id = loaded.tokenizer.pad_token_id or 0
-    lengths = [len(ids) for ids in encoded]
-    if not loaded.packs:
-        chunks = passes.length_batches(lengths, loaded.batch_size)
-        return chunks, [passes.collate([encoded[i] for i in chunk], pad_id) for chunk in chunks]
-    rows = passes.pack_rows(lengths, passes.PACK_WIDTH)
-    step = loaded.batch_size
-    packed = [passes.pack(encoded, rows[i : i + step], pad_id) for i in range(0, len(rows), step)]
-    return [order for order, _ in packed], [batch for _, batch in packed]
-
-
 def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = [{} for _ in encoded]
     with torch.inference_mode():
-        chunks, batches = _passes(loaded, encoded)
+        pad_id = loaded.tokenizer.pad_token_id or 0
+        chunks, batches = passes.plan(encoded, pad_id, loaded.batch_size, loaded.packs)
         for chunk, logits in zip(chunks, loaded.model(batches), strict=True):
             scores, labels = torch.softmax(logits.float(), dim=-1).max(dim=-1)
             for index, label, score in zip(chunk, labels.tolist(), scores.tolist(), strict=True):
@@ -311,7 +269,7 @@ def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, An
 
 
 def predict_fn(data: dict[str, Any], loaded: LoadedModel, context: Any = None) -> list[dict[str, Any]]:
-    """Length-sorted forward passes (``_passes``: packed or dynamically padded), truncated to the model's
+    """Length-sorted forward passes (``passes.plan``: packed or dynamically padded), truncated to the model's
     maximum length."""
     texts: list[str] = data["inputs"]
     if not texts:

@@ -1,13 +1,13 @@
-"""How one call's texts become forward passes: padded to each pass's longest text (``collate``,
-``length_batches``), or, where PyTorch serves DistilBERT, packed several texts per row (``pack_rows``,
-``pack``).
+"""How one call's texts become forward passes (``plan``): padded to each pass's longest text
+(``collate``, ``length_batches``), or, where PyTorch serves DistilBERT, packed several texts per row
+(``pack_rows``, ``pack``).
 
 Ships beside ``inference.py`` in ``code/``; imports only torch.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
@@ -106,3 +106,16 @@ def pack(sequences: list[list[int]], rows: list[list[int]], pad_id: int) -> tupl
             offset += n
     where = torch.tensor(starts, dtype=torch.long)
     return order, Packed(input_ids, segments, position_ids, where[:, 0], where[:, 1])
+
+
+def plan(encoded: list[list[int]], pad_id: int, batch_size: int, packs: bool) -> tuple[list[list[int]], list[Any]]:
+    """The forward passes of one call, and the texts (indexes into ``encoded``) in each: ``batch_size``
+    rows of ``PACK_WIDTH`` tokens each when ``packs``, else ``length_batches`` padded to each pass's
+    longest text."""
+    lengths = [len(ids) for ids in encoded]
+    if not packs:
+        chunks = length_batches(lengths, batch_size)
+        return chunks, [collate([encoded[i] for i in chunk], pad_id) for chunk in chunks]
+    rows = pack_rows(lengths, PACK_WIDTH)
+    packed = [pack(encoded, rows[i : i + batch_size], pad_id) for i in range(0, len(rows), batch_size)]
+    return [order for order, _ in packed], [batch for _, batch in packed]

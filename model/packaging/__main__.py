@@ -8,7 +8,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from model.code.inference import DEFAULT_INFERENCE_PATH, GRAPHS, INFERENCE_PATHS
+from model.code.backends import GRAPHS
+from model.code.inference import DEFAULT_INFERENCE_PATH, INFERENCE_PATHS
 from model.packaging import graphs, openvino_export, parity, wheels
 from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri

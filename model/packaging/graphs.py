@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from model.code import inference
+from model.code import backends
 from model.packaging import onnx_export, openvino_export
 from model.packaging.onnx_export import INT8_VARIANTS, Int8Variant
 
@@ -39,7 +39,7 @@ def stage(
     ``calibration``: train.tsv sentences, for openvino-int8's static quantization."""
     stage_dir.mkdir(parents=True)
     for entry in model_dir.iterdir():
-        if entry.name != "code" and entry.name not in inference.GRAPH_DIRS and not entry.name.startswith("."):
+        if entry.name != "code" and entry.name not in backends.GRAPH_DIRS and not entry.name.startswith("."):
             (stage_dir / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
     if path == openvino_export.PATH:
         return openvino_export.build(model_dir, stage_dir, variant, calibration)

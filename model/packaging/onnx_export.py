@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.code import inference
+from model.code import backends
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ _LAYER = re.compile(r"layer\.(\d+)[./]")
 _FEED_FORWARD = re.compile(r"layer\.\d+/(intermediate/dense|output/dense|ffn/lin1|ffn/lin2)/")
 
 
-graph_name = inference.graph_name  # the file model/code/inference.py looks for
+graph_name = backends.graph_name  # the file model/code/inference.py looks for
 
 
 def export(model_dir: Path, out: Path) -> Path:

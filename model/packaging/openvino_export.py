@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from model.code import inference
+from model.code import backends
 from model.packaging import onnx_export
 from model.packaging.onnx_export import Int8Variant
 
@@ -58,7 +58,7 @@ def build(model_dir: Path, stage: Path, variant: Int8Variant, calibration: Seque
         subset_size=len(samples),
         ignored_scope=nncf.IgnoredScope(names=onnx_export.kept_in_fp32(fp32, variant, products=False)),
     )
-    target = stage / inference.graph_name(PATH)
+    target = stage / backends.graph_name(PATH)
     target.parent.mkdir(parents=True, exist_ok=True)
     openvino.save_model(quantized, str(target), compress_to_fp16=False)
     shutil.rmtree(fp32.parent)

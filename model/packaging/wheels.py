@@ -15,7 +15,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from model.code import inference
+from model.code import backends
 
 DLC_PYTHON = "3.12"
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux2014_x86_64")
@@ -29,7 +29,7 @@ class WheelError(Exception):
 
 def runtime_requirement(path: str) -> str:
     """The runtime ``path``'s graph was built and checked with (this environment's), pinned."""
-    distribution = inference.GRAPHS[path][1]
+    distribution = backends.GRAPHS[path][1]
     return f"{distribution}=={metadata.version(distribution)}"
 
 
