@@ -7,7 +7,7 @@ Ships beside ``inference.py`` in ``code/``; imports only torch.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 
@@ -108,7 +108,9 @@ def pack(sequences: list[list[int]], rows: list[list[int]], pad_id: int) -> tupl
     return order, Packed(input_ids, segments, position_ids, where[:, 0], where[:, 1])
 
 
-def plan(encoded: list[list[int]], pad_id: int, batch_size: int, packs: bool) -> tuple[list[list[int]], list[Any]]:
+def plan(
+    encoded: list[list[int]], pad_id: int, batch_size: int, packs: bool
+) -> tuple[list[list[int]], list[Batch | Packed]]:
     """The forward passes of one call, and the texts (indexes into ``encoded``) in each: ``batch_size``
     rows of ``PACK_WIDTH`` tokens each when ``packs``, else ``length_batches`` padded to each pass's
     longest text."""
