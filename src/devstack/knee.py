@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.requests < 1:
         parser.error("--requests must be at least 1")
-    with open("/dev/null", "wb") as devnull:
+    with tempfile.NamedTemporaryFile(prefix="sentimentpulse-knee-", suffix=".log") as log:
         stack = LocalStack(
-            model=args.model, api_port=free_port(), model_port=free_port(), concurrency=args.environments, log=devnull
+            model=args.model, api_port=free_port(), model_port=free_port(), concurrency=args.environments, log=log
         )
         try:
             stack.start()

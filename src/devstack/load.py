@@ -12,6 +12,7 @@ import argparse
 import json
 import random
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -188,13 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.requests < 1 or not 1 <= args.concurrency <= 256:
         parser.error("--requests must be >= 1 and --concurrency between 1 and 256")
-    with open("/dev/null", "wb") as devnull:
+    with tempfile.NamedTemporaryFile(prefix="sentimentpulse-load-", suffix=".log") as log:
         stack = LocalStack(
             model=args.model,
             api_port=free_port(),
             model_port=free_port(),
             concurrency=args.environments,
-            log=devnull,
+            log=log,  # kept only for the error when the stack does not start
         )
         print(f"starting the local stack ({args.model}) ...", file=sys.stderr)
         try:

@@ -124,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     print(f"{args.rounds} rounds of one short text, through the stack and direct, in alternation...", file=sys.stderr)
-    result = measure(args.model, args.rounds)
+    try:
+        result = measure(args.model, args.rounds)
+    except RuntimeError as exc:  # the stack did not start, or a request failed
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     rows = [
         ("through the stack (client view)", result.stack_ms),
         ("  client <-> local API (HTTP)", result.client_to_api_ms),

@@ -20,6 +20,8 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_MODEL = ROOT / "model" / "embedded"
 SEED = {"text": "This product is amazing, I loved it!"}
+LOG_TAIL_LINES = 8  # of the children's log, in the error when the stack does not start
+LOG_TAIL_BYTES = 64 * 1024
 
 
 def free_port() -> int:
@@ -37,7 +39,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], what: str, timeout: f
     shown = False
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {process.returncode} (see its log lines)")
+            raise RuntimeError(f"{what} exited with code {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL
                 if response.status == 200:
@@ -114,10 +116,26 @@ class LocalStack:
         try:
             self.start_model_server()
             self.start_api()
+        except RuntimeError as exc:  # a process exited or never got ready: say why, from its log
+            self.stop()
+            raise RuntimeError(f"{exc}{self._log_tail()}") from None
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        """The last lines of the children's log when it is a file (else where the log went)."""
+        if self.log is None:
+            return ""  # inherited: the lines are already on the terminal
+        name = getattr(self.log, "name", None)
+        if not isinstance(name, str) or not Path(name).is_file():
+            return f"; its log went to {name or 'a stream'}"
+        self.log.flush()
+        with open(name, "rb") as log:
+            log.seek(max(0, Path(name).stat().st_size - LOG_TAIL_BYTES))
+            tail = log.read().decode("utf-8", errors="replace").splitlines()[-lines:]
+        return "; the last lines of its log:\n" + "\n".join(tail)
 
     def stop(self) -> None:
         stop_process(self.api)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from devstack.overhead import measure
+from pathlib import Path
+
+import pytest
+
+from devstack.overhead import main, measure
 from tests.support import EMBEDDED_MODEL
 
 
@@ -15,3 +19,13 @@ def test_the_split_comes_from_a_real_stack() -> None:
     # Each part is a share of the whole as the client saw it (p50s of different lists: compare loosely).
     assert max(parts) < result.stack_ms
     assert result.server_direct_ms < result.direct_ms
+
+
+def test_a_stack_that_does_not_start_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The stack's log is a temporary file: the error carries its last lines, not a pointer to it."""
+    missing = tmp_path / "no-model"
+    assert main(["--model", str(missing), "--rounds", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "error: the model server exited with code 1" in error
+    assert f"model not found: {missing}" in error
+    assert "Traceback" not in error
