@@ -1,8 +1,9 @@
 """Lambda execution environments for the local API: one process each, one event at a time.
 
 Each environment is a spawned process that imports ``handler.app`` once (its cold start) and then
-answers events over its own pipe. A caller checks an idle environment out, sends the event, reads
-the result and checks it back in: one pickle each way and no scheduler thread in between, which is
+answers events over its own pipe. A caller checks an idle environment out (callers take turns in
+the order they came: ``FairPool``), sends the event, reads the result and checks it back in: one
+pickle each way and no scheduler thread in between, which is
 the cheapest hop between two processes (``concurrent.futures``' process pool adds a queue-feeder and
 a result thread to every call). An environment whose process dies mid-event (a crash, the OOM
 killer) is replaced by a fresh one, as Lambda would start, and that one event fails.
@@ -12,19 +13,67 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 import signal
 import sys
 import threading
 import traceback
+from collections import deque
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from devstack.lambda_env import TIMEOUT_VARIABLE, LambdaContext
 
 
 class FunctionError(Exception):
     """The function raised, or its process died, while handling the event (API Gateway: 500)."""
+
+
+T = TypeVar("T")
+
+
+class FairPool(Generic[T]):
+    """Idle items handed out first come, first served: a returned item goes straight to the longest
+    waiting caller, and a new caller never takes it ahead of one already waiting. (``queue.SimpleQueue``
+    lets a new caller take an item back before the woken waiter does, so under load some requests
+    waited many turns: the local API's p99 at concurrency 32 was 4x its p50.)"""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: deque[T] = deque()
+        self._waiting: deque[tuple[threading.Event, list[T]]] = deque()
+
+    def get(self, timeout: float | None = None) -> T | None:
+        """An idle item, after every caller that came earlier; None if ``timeout`` passes first."""
+        slot: list[T]
+        with self._lock:
+            if self._idle:  # nobody is waiting whenever an item is idle
+                return self._idle.popleft()
+            ready, slot = threading.Event(), []  # slot: the item, once handed over
+            self._waiting.append((ready, slot))
+        if ready.wait(timeout):
+            return slot[0]
+        with self._lock:
+            if slot:  # handed over just as the wait ended: give it on
+                self._give(slot[0])
+            else:
+                self._waiting.remove((ready, slot))
+        return None
+
+    def put(self, item: T) -> None:
+        with self._lock:
+            self._give(item)
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def _give(self, item: T) -> None:
+        if self._waiting:
+            ready, slot = self._waiting.popleft()
+            slot.append(item)
+            ready.set()
+        else:
+            self._idle.append(item)
 
 
 def _die_with_parent() -> None:
@@ -96,14 +145,15 @@ class Environments:
         self._environment = environment
         self._closed = False
         self._all = [_Process(environment) for _ in range(count)]
-        self._idle: queue.SimpleQueue[_Process] = queue.SimpleQueue()
+        self._idle: FairPool[_Process] = FairPool()
         for process in self._all:
             process.wait_ready()
             self._idle.put(process)
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The function's result for ``event``; waits for an idle environment. Raises FunctionError."""
+        """The function's result for ``event``; waits its turn for an idle environment. Raises FunctionError."""
         process = self._idle.get()
+        assert process is not None  # no timeout: get waits until one is free
         try:
             ok, result = process.invoke(event)
         except (EOFError, OSError):  # the process died mid-event: a fresh environment takes its place
