@@ -66,9 +66,10 @@ def _notes(result: BenchResult) -> list[str]:
             f"{result.server_path} offline, on the same {side.sentences} sentences, in alternation (served / offline "
             f"sent/s per round): {rounds}; median {100 * side.median_ratio:.0f} % of offline"
         )
-        mix = ", ".join(
-            f"{side.sentences / calls:.1f} texts per call, {small} of {calls} calls <= {SMALL_CALL_TEXTS} texts"
-            for calls, small in zip(side.calls, side.small_calls, strict=True)
+        mix = "; ".join(
+            f"round {n}: {side.sentences / calls:.1f} texts per call, "
+            f"{small} of {calls} calls <= {SMALL_CALL_TEXTS} texts"
+            for n, (calls, small) in enumerate(zip(side.calls, side.small_calls, strict=True), start=1)
         )
         notes.append(f"the served rounds' model calls (the server's /_local/stats): {mix}")
     if result.local_stack is not None:
