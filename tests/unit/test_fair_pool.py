@@ -16,17 +16,16 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.001)
 
 
-def test_waiters_are_served_in_arrival_order_and_a_newcomer_cannot_jump_the_queue() -> None:
+def test_waiters_are_served_in_arrival_order() -> None:
     pool: FairPool[str] = FairPool()
     pool.put("environment")
     assert pool.get() == "environment"  # busy from now on
-    served: list[int] = []
+    served: list[tuple[int, str | None]] = []
 
     def caller(number: int) -> None:
         item = pool.get()
-        served.append(number)
-        assert item is not None
-        pool.put(item)
+        served.append((number, item))
+        pool.put("environment")
 
     threads = []
     for number in range(5):  # each starts waiting only after the one before it
@@ -37,7 +36,7 @@ def test_waiters_are_served_in_arrival_order_and_a_newcomer_cannot_jump_the_queu
     pool.put("environment")  # goes to caller 0, who passes it to 1, and so on
     for thread in threads:
         thread.join(timeout=5)
-    assert served == list(range(5))
+    assert served == [(number, "environment") for number in range(5)]
 
 
 def test_a_returned_item_goes_to_the_waiter_not_to_a_newcomer() -> None:
