@@ -62,7 +62,7 @@ MODEL_FAILURE = "SP_MODEL_FAILURE"
 OVER_BUDGET = "SP_TOKEN_BUDGET"
 INFERENCE_PATHS = ("fp32", "bf16", "onnx-fp32", "onnx-int8", "openvino-int8")
 # Texts per forward pass unless SP_MAX_BATCH_SIZE says otherwise, from make bench's sweep: 32 is at
-# or near the top for every path; openvino-int8 ran faster at 64 than at 32 in all three runs of it.
+# or near the top for every path; openvino-int8 ran at least as fast at 64 as at 32 in every run (docs/benchmarks.md).
 BATCH_SIZES = {"openvino-int8": 64}
 DEFAULT_BATCH_SIZE = 32
 PACKED_ROWS = 16  # packed rows of PACK_WIDTH tokens per pass (make bench: flat from 8 to 64 rows)
