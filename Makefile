@@ -26,7 +26,7 @@ PATHS ?= fp32,bf16
 INFERENCE_PATH ?= fp32
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench load overhead clean
+.PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench budget load overhead clean
 
 help: ## Show this help
 	@echo "SentimentPulse - make targets:"
@@ -110,6 +110,9 @@ $(PEER)/.installed: requirements-peer.txt
 bench: $(VENV)/.installed $(if $(QUICK),,$(PEER)/.installed) ## Inference benchmark with the infinity-emb peer in .venv-peer (docs/benchmarks.md); QUICK=1: CI smoke mode
 	$(PY) -m model.bench --data "$(DATA)/dev.tsv" --train "$(DATA)/train.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
 	$(if $(QUICK),,cp bench-results/capacity.md docs/capacity.md)
+
+budget: $(VENV)/.installed ## The worst accepted request through the local stack with AVX-512 off: within half the read timeout?
+	$(PY) -m model.bench.worst_request --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"
 
 load: $(VENV)/.installed ## Bounded load test against the local stack, then the knee (docs/load-knee.md)
 	$(PY) -m devstack.load --model "$(MODEL)"

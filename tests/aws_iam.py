@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
 
 # The IAM action each S3 operation needs (Service Authorization Reference, Amazon S3).
@@ -27,7 +27,7 @@ S3_ACTIONS = {
 
 def _forbidden(code: str) -> tuple[AWSResponse, dict[str, Any]]:
     parsed = {"Error": {"Code": code, "Message": "Forbidden"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
-    return AWSResponse("https://s3.amazonaws.com", 403, {}, None), parsed
+    return AWSResponse("https://s3.amazonaws.com", 403, HTTPHeaders(), None), parsed
 
 
 def enforce_iam(client: Any, allowed: set[str]) -> Any:
@@ -51,9 +51,9 @@ def enforce_iam(client: Any, allowed: set[str]) -> Any:
         action = S3_ACTIONS.get(model.name)
         if action is None or action not in allowed:
             return _forbidden("AccessDenied")
-        if model.name in ("HeadObject", "GetObject") and "s3:ListBucket" not in allowed:
-            if not exists(params["Bucket"], params["Key"]):
-                return _forbidden("403" if model.name == "HeadObject" else "AccessDenied")
+        reads = model.name in ("HeadObject", "GetObject")
+        if reads and "s3:ListBucket" not in allowed and not exists(params["Bucket"], params["Key"]):
+            return _forbidden("403" if model.name == "HeadObject" else "AccessDenied")
         return None
 
     client.meta.events.register("before-parameter-build.s3", remember)

@@ -3,7 +3,7 @@
 Every throughput and latency comes from the run's result. What does not come from it is stated:
 - one vCPU on AWS computes like one thread here (the bench runs on this machine's threads);
 - serverless vCPUs follow Lambda's published ratio (devstack/budget.py), at the template's default
-  3072 MB; a serverless instance serves one request at a time;
+  (its smallest size, SMALLEST_SERVERLESS_MB); a serverless instance serves one request at a time;
 - realtime instances run at 70 % of their measured capacity (headroom for bursts and scale-out lag);
 - one request carries one dev-like sentence (the API's common shape);
 - prices: PRICES below, us-east-1 on-demand list prices as the AWS pricing pages gave them to the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from devstack.budget import LAMBDA_MB_PER_VCPU
+from devstack.budget import LAMBDA_MB_PER_VCPU, SMALLEST_SERVERLESS_MB
 from model.bench.results import BenchResult
 
 PRICES_DATE = "2026-11-28"
@@ -35,7 +35,7 @@ class Prices:
 
 
 PRICES = Prices()
-SERVERLESS_MB = 3072
+SERVERLESS_MB = SMALLEST_SERVERLESS_MB
 LAMBDA_MB = 256  # template.yaml, PredictFunction's MemorySize
 TARGET_UTILIZATION = 0.7
 RATES = (10, 100, 1000)

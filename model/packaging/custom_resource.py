@@ -59,7 +59,9 @@ def s3_client(budget_s: float) -> Any:
     return boto3.client(
         "s3",
         config=Config(
-            connect_timeout=connect, read_timeout=budget_s - connect, retries={"mode": "standard", "total_max_attempts": 1}
+            connect_timeout=connect,
+            read_timeout=budget_s - connect,
+            retries={"mode": "standard", "total_max_attempts": 1},
         ),
     )
 

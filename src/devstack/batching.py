@@ -1,9 +1,12 @@
 """Dynamic batching across concurrent requests (decode -> predict -> encode, LitServe style).
 
-Requests put their texts on a queue; one loop takes every request that queued up while the model
-was busy (up to ``max_batch_size`` texts, optionally waiting ``max_wait_ms`` for more), runs one
-``predict_fn`` call for all of them on a worker thread (never on the event loop) and hands each
+Requests put their texts and ``parameters`` on a queue; one loop takes every request that queued up
+while the model was busy (up to ``max_batch_size`` texts, optionally waiting ``max_wait_ms`` for more),
+runs one ``predict_fn`` call for all of them on a worker thread (never on the event loop) and hands each
 request its own slice back. A lone request is never delayed; under load, batches form by themselves.
+Only requests whose parameters the owner's ``combine`` can merge share a call (the request's
+``parameters`` reach ``predict_fn``, as they do in the Hugging Face toolkit); another one opens the
+next batch.
 
 Overload: the queue holds at most ``max_queue_texts`` texts; past that ``submit`` raises ``Overloaded``
 at once (the server answers a fast 503 + Retry-After) instead of letting latency grow until callers
@@ -24,7 +27,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Predict = Callable[[list[str]], list[dict[str, Any]]]
+Parameters = dict[str, Any]
+Predict = Callable[[list[str], Parameters], list[dict[str, Any]]]
+# The parameters of one model call for several requests' parameters, or None when they cannot share it.
+Combine = Callable[[list[Parameters]], Parameters | None]
+
+
+def same_parameters(group: list[Parameters]) -> Parameters | None:
+    return group[0] if all(p == group[0] for p in group) else None
 
 
 class BatchSettings(BaseModel):
@@ -80,14 +90,16 @@ class BatchStats:
 @dataclass
 class _Pending:
     texts: list[str]
+    parameters: Parameters
     future: asyncio.Future[list[dict[str, Any]]]
     deadline: float
     alive: Callable[[], bool]
 
 
 class DynamicBatcher:
-    def __init__(self, predict: Predict, settings: BatchSettings) -> None:
+    def __init__(self, predict: Predict, settings: BatchSettings, combine: Combine = same_parameters) -> None:
         self._predict = predict
+        self._combine = combine
         self.settings = settings
         self.stats = BatchStats()
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -106,7 +118,9 @@ class DynamicBatcher:
                 await self._task
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def submit(self, texts: list[str], alive: Callable[[], bool] = lambda: True) -> list[dict[str, Any]]:
+    async def submit(
+        self, texts: list[str], parameters: Parameters | None = None, alive: Callable[[], bool] = lambda: True
+    ) -> list[dict[str, Any]]:
         """Predictions for ``texts``, in order. ``alive`` tells whether the caller is still there."""
         if not texts:
             return []
@@ -117,7 +131,8 @@ class DynamicBatcher:
         deadline = time.monotonic() + self.settings.max_queue_ms / 1000
         step = self.settings.max_batch_size
         pending = [
-            _Pending(texts[i : i + step], loop.create_future(), deadline, alive) for i in range(0, len(texts), step)
+            _Pending(texts[i : i + step], dict(parameters or {}), loop.create_future(), deadline, alive)
+            for i in range(0, len(texts), step)
         ]
         for item in pending:
             self.queued_texts += len(item.texts)
@@ -161,8 +176,9 @@ class DynamicBatcher:
             item = await self._next(deadline - time.monotonic())
             if item is None:
                 break
-            if size + len(item.texts) > self.settings.max_batch_size:
-                self._carry = item  # the cap is hard: it opens the next batch
+            fits = size + len(item.texts) <= self.settings.max_batch_size
+            if not fits or self._combine([*(p.parameters for p in batch), item.parameters]) is None:
+                self._carry = item  # the cap is hard, parameters must agree: it opens the next batch
                 break
             if self._usable(item):
                 batch.append(item)
@@ -174,9 +190,10 @@ class DynamicBatcher:
         while True:
             batch = await self._collect()
             texts = [t for item in batch for t in item.texts]
+            parameters = self._combine([item.parameters for item in batch]) or batch[0].parameters
             started = time.perf_counter()
             try:
-                results = await loop.run_in_executor(self._executor, self._predict, texts)
+                results = await loop.run_in_executor(self._executor, self._predict, texts, parameters)
             except Exception as exc:  # every waiting request gets the model's failure
                 for item in batch:
                     if not item.future.done():

@@ -4,13 +4,16 @@ Routes
   POST /endpoints/{name}/invocations  the SageMaker *runtime* API path; the sagemaker-runtime
                                       client reaches it through AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME
   POST /invocations                   the container contract (what SageMaker calls inside)
-  GET  /ping                          200 once the model is loaded, 503 before
-  GET  /_local/stats                  request, text and model-call counters (batching is observable)
+  GET  /ping                          200 once the model load has been tried, 503 before
+  GET  /_local/stats                  request, text and model-call counters (batching is observable),
+                                      and the model load's outcome
   POST /_local/fault                  fault injection, only with --enable-fault-injection
 
-Errors come back the way the SageMaker runtime returns them (x-amzn-ErrorType header + JSON
-body), so botocore raises its real exceptions: a model failure is ``ModelError`` (HTTP 424) with
-``OriginalStatusCode`` and ``OriginalMessage``; an unknown endpoint is ``ValidationError``.
+It is a stand-in for the Hugging Face DLC, so it does what the real stack does (tests/dlc runs one
+case table through both): the body is decoded to str before ``input_fn``; the request's
+``parameters`` reach ``predict_fn``; a failed ``model_fn`` leaves ``/ping`` healthy, and every
+invocation tries the load again and answers 400 with its message; errors come back as the runtime
+API returns the container's (devstack/sagemaker_wire.py), so botocore raises its real exceptions.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 import time
 from typing import Any, Literal
@@ -27,14 +29,27 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from devstack.batching import BatchSettings, Dropped, DynamicBatcher, Overloaded
+from devstack.batching import BatchSettings, Dropped, DynamicBatcher, Overloaded, Parameters
 from devstack.jsonlog import configure_json_logging
+from devstack.sagemaker_wire import UTF8_TYPES, container_error, model_error, runtime_error, unknown_endpoint
 from model.code import inference
-from model.source import ModelSourceError, hub_direct_dir, is_hub_id, resolve_model_dir
+from model.source import hub_direct_dir, is_hub_id, resolve_model_dir
 
 log = logging.getLogger("sentimentpulse.model_server")
-ACCOUNT = "123456789012"
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker real-time invocation payload limit
+PER_REQUEST = "max_total_tokens"  # a request's own budget: checked before it queues, summed in a shared call
+
+
+def combine_parameters(group: list[Parameters]) -> Parameters | None:
+    """One model call's parameters for requests that may share it: equal but for their token budgets,
+    which add up (each request is within its own, so the call is within their sum)."""
+    shared = [{k: v for k, v in p.items() if k != PER_REQUEST} for p in group]
+    if any(p != shared[0] for p in shared):
+        return None
+    budgets = [p.get(PER_REQUEST) for p in group]
+    if all(isinstance(b, int) for b in budgets):
+        return {**shared[0], PER_REQUEST: sum(b for b in budgets if isinstance(b, int))}
+    return shared[0] if all(b is None for b in budgets) else None
 
 
 class Fault(BaseModel):
@@ -49,25 +64,6 @@ def _connected(request: web.Request) -> bool:
     return request.transport is not None and not request.transport.is_closing()
 
 
-def runtime_error(status: int, error_type: str, body: dict[str, Any]) -> web.Response:
-    return web.json_response(body, status=status, headers={"x-amzn-ErrorType": f"{error_type}:"})
-
-
-def model_error(endpoint: str, original_status: int, message: str) -> web.Response:
-    kind = "client" if original_status < 500 else "server"
-    return runtime_error(
-        424,
-        "ModelError",
-        {
-            "ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
-            "LogStreamArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{endpoint}",
-            "Message": f'Received {kind} error ({original_status}) from primary with message "{message}".',
-            "OriginalMessage": message,
-            "OriginalStatusCode": original_status,
-        },
-    )
-
-
 class ModelServer:
     def __init__(
         self, model_spec: str, endpoint_name: str, batching: BatchSettings, faults: bool, revision: str = "main"
@@ -79,8 +75,10 @@ class ModelServer:
         self.faults_enabled = faults
         self.fault = Fault()
         self.loaded: inference.LoadedModel | None = None
-        self.batcher = DynamicBatcher(self._predict, batching)
-        self.load_failed = False
+        self.batcher = DynamicBatcher(self._predict, batching, combine_parameters)
+        self.load_error: str | None = None  # str(exception) of the last failed model load
+        self.load_tried = False
+        self._loading = asyncio.Lock()
         self.invocations = 0  # every invocation received, including refused and faulted ones
 
     # -------------------------------------------------------------- lifecycle
@@ -100,11 +98,13 @@ class ModelServer:
             else:
                 model_dir = await asyncio.to_thread(resolve_model_dir, self.model_spec)
             self.loaded = await asyncio.to_thread(inference.model_fn, str(model_dir))
-        except (ModelSourceError, OSError, ValueError) as exc:
-            self.load_failed = True
-            log.error("model load failed", extra={"model": self.model_spec, "reason": str(exc)})
-            os.kill(os.getpid(), signal.SIGTERM)
+        except Exception as exc:  # the toolkit catches every exception of model_fn the same way
+            self.load_error = str(exc)
+            log.error("model load failed", extra={"model": self.model_spec, "reason": self.load_error})
             return
+        finally:
+            self.load_tried = True
+        self.load_error = None
         log.info(
             "model ready",
             extra={
@@ -116,20 +116,22 @@ class ModelServer:
             },
         )
 
-    def _predict(self, texts: list[str]) -> list[dict[str, Any]]:
+    def _predict(self, texts: list[str], parameters: Parameters) -> list[dict[str, Any]]:
         assert self.loaded is not None
-        return inference.predict_fn({"inputs": texts, "parameters": {}}, self.loaded)
+        return inference.predict_fn({"inputs": texts, "parameters": parameters}, self.loaded)
 
     # -------------------------------------------------------------- routes
     async def ping(self, request: web.Request) -> web.Response:
-        if self.loaded is None:
+        if not self.load_tried:
             return web.json_response({"status": "loading"}, status=503)
-        return web.json_response({"status": "ok"})
+        return web.json_response({"status": "Healthy"})  # after a failed load too, as MMS answers
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
                 "invocations": self.invocations,
+                "model_loaded": self.loaded is not None,
+                "load_error": self.load_error,
                 **self.batcher.stats.as_dict(),
                 "batching": self.batching.model_dump(),
                 "fault": self.fault.model_dump(),
@@ -147,9 +149,7 @@ class ModelServer:
     async def runtime_invocations(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name != self.endpoint_name:
-            return runtime_error(
-                400, "ValidationError", {"message": f"Endpoint {name} of account {ACCOUNT} not found."}
-            )
+            return unknown_endpoint(name)
         return await self._invoke(request, name)
 
     async def container_invocations(self, request: web.Request) -> web.Response:
@@ -158,27 +158,41 @@ class ModelServer:
     async def _invoke(self, request: web.Request, endpoint: str) -> web.Response:
         started = time.perf_counter()
         self.invocations += 1
-        if self.loaded is None:
-            return runtime_error(
-                429 if not self.load_failed else 503,
-                "ModelNotReadyException",
-                {"message": "Model is not ready yet. Retry after the endpoint passes /ping."},
-            )
+        if not self.load_tried:
+            message = "Model is not ready yet. Retry after the endpoint passes /ping."
+            return runtime_error(429, "ModelNotReadyException", {"message": message})
+        if self.loaded is None:  # the toolkit tries model_fn again on every request after a failed load
+            async with self._loading:
+                if self.loaded is None:
+                    await self._load()
+            if self.loaded is None:
+                self._log(endpoint, 424, 0, started, error="model load failed")
+                return model_error(endpoint, 400, container_error(self.load_error or "model load failed"))
         fault = self.fault
         if fault.mode == "throttle":
             return runtime_error(400, "ThrottlingException", {"message": "Rate exceeded"})
         if fault.delay_s:
             await asyncio.sleep(fault.delay_s)
         if fault.mode == "error":
-            return model_error(endpoint, 500, f"{inference.MODEL_FAILURE}: injected fault")
+            return model_error(endpoint, 500, container_error(f"{inference.MODEL_FAILURE}: injected fault", 500))
         if fault.mode == "garbage":
             return web.Response(body=b"<html>502 Bad Gateway</html>", content_type="text/html")
-        body = await request.read()
+        raw = await request.read()
+        body: bytes | str = raw
+        content_type = request.headers.get("Content-Type", inference.JSON)
         try:
-            data = inference.input_fn(body, request.headers.get("Content-Type", inference.JSON))
-            if "max_total_tokens" in data["parameters"]:  # refused before it can queue, as predict_fn would
+            if content_type.split(";")[0].strip().lower() in UTF8_TYPES:
+                body = raw.decode("utf-8")  # the toolkit decodes before input_fn, outside our hooks
+        except UnicodeDecodeError as exc:
+            self._log(endpoint, 424, 0, started, error="UnicodeDecodeError")
+            return model_error(endpoint, 400, container_error(str(exc)))
+        try:
+            data = inference.input_fn(body, content_type)
+            if PER_REQUEST in data["parameters"]:  # refused before it can queue, as predict_fn would
                 await asyncio.to_thread(inference.budgeted_encode, data, self.loaded)
-            predictions = await self.batcher.submit(data["inputs"], alive=lambda: _connected(request))
+            predictions = await self.batcher.submit(
+                data["inputs"], data["parameters"], alive=lambda: _connected(request)
+            )
             if fault.mode == "wrong-schema":
                 predictions = [{"sentiment": p["label"]} for p in predictions]
             payload = inference.output_fn(predictions, request.headers.get("Accept", inference.JSON))
@@ -194,7 +208,7 @@ class ModelServer:
         except (inference.InputError, inference.ModelFailure) as exc:
             # The HF toolkit answers 400 for every exception raised by the hooks.
             self._log(endpoint, 424, 0, started, error=str(exc).split(":", 1)[0])
-            return model_error(endpoint, 400, str(exc))
+            return model_error(endpoint, 400, container_error(str(exc)))
         self._log(endpoint, 200, len(predictions), started)
         return web.Response(text=payload, content_type=inference.JSON)
 
@@ -253,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     server = ModelServer(args.model, args.endpoint_name, batching, args.enable_fault_injection, args.revision)
     log.info("model server starting", extra={"url": f"http://{args.host}:{args.port}", "model": args.model})
     web.run_app(make_app(server), host=args.host, port=args.port, print=None, access_log=None)
-    return 1 if server.load_failed else 0
+    return 0
 
 
 if __name__ == "__main__":

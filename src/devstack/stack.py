@@ -77,6 +77,7 @@ class LocalStack:
     fault_injection: bool = False
     function_env: dict[str, str] = field(default_factory=dict)  # overrides of events/env.json
     server_args: list[str] = field(default_factory=list)
+    upstream: str | None = None  # a serving container's URL (devstack/dlc.py): the runtime front, not our server
     log: IO[Any] | None = None  # where the children's logs go (default: inherited)
     progress: bool = False
     model_server: subprocess.Popen[bytes] | None = None
@@ -94,6 +95,12 @@ class LocalStack:
         return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, stdout=self.log, stderr=self.log)
 
     def start_model_server(self, timeout: float = 600) -> None:
+        if self.upstream is not None:
+            self.model_server = self._spawn(
+                "devstack.runtime_front", "--upstream", self.upstream, "--port", str(self.model_port)
+            )
+            wait_ready(f"{self.model_url}/ping", self.model_server, "the runtime front", timeout, self.progress)
+            return
         args = ["--model", self.model, "--port", str(self.model_port), *self.server_args]
         if self.fault_injection:
             args.append("--enable-fault-injection")

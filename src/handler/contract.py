@@ -17,11 +17,9 @@ MAX_TEXTS = 64
 MAX_BODY_BYTES = 1_048_576  # 1 MiB of (decoded) request body
 # The compute budget: tokens one request may make the model compute, counted by the endpoint's own
 # tokenizer after truncation to the model's maximum length (512). Sized so that the worst accepted
-# request finishes within half the 10 s read timeout on the smallest endpoint the template allows
-# (serverless, 3072 MB), from `make bench`'s fp32 cost per token; README "Request limits" shows the
-# arithmetic. 64 texts of 5,000 characters (32,768 tokens) would take ~6x that. 6,144 was tried first
-# and missed the limit in one of three bench runs on this noisy machine; 5,120 keeps a margin.
-MAX_REQUEST_TOKENS = 5120
+# request finishes within half the read timeout on the slowest CPU the template allows (2 vCPUs
+# without AVX-512, devstack/budget.py) on the default fp32 variant; README "Request limits".
+MAX_REQUEST_TOKENS = 2048
 # One rule for validation and for the OpenAPI document (JSON Schema regexes and Python's `re` agree
 # on this syntax): no control characters except tab, CR and LF, and at least one visible character
 # (not whitespace, not a zero-width or bidi format mark).

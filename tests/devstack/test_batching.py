@@ -14,7 +14,7 @@ from devstack.batching import BatchSettings, Dropped, DynamicBatcher, Overloaded
 
 
 def echo_model(calls: list[list[str]], delay: float = 0.02) -> Any:
-    def predict(texts: list[str]) -> list[dict[str, Any]]:
+    def predict(texts: list[str], parameters: dict[str, Any]) -> list[dict[str, Any]]:
         assert threading.current_thread() is not threading.main_thread()  # never on the event loop
         calls.append(list(texts))
         time.sleep(delay)
@@ -63,7 +63,7 @@ def test_a_lone_request_is_not_delayed() -> None:
 def test_model_failure_reaches_every_waiting_request_and_the_loop_survives() -> None:
     state = {"fail": True}
 
-    def flaky(texts: list[str]) -> list[dict[str, Any]]:
+    def flaky(texts: list[str], parameters: dict[str, Any]) -> list[dict[str, Any]]:
         if state["fail"]:
             raise RuntimeError("boom")
         return [{"label": "OK", "score": 1.0} for _ in texts]
@@ -149,3 +149,39 @@ def test_gone_and_expired_requests_never_reach_the_model() -> None:
 
     asyncio.run(scenario())
     assert calls == [["busy"] * 4, ["fresh"]]
+
+
+def test_parameters_reach_the_model_and_only_mergeable_requests_share_a_call() -> None:
+    seen: list[tuple[list[str], dict[str, Any]]] = []
+
+    def model(texts: list[str], parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        seen.append((list(texts), parameters))
+        time.sleep(0.05)
+        return [{"label": t, "score": 1.0} for t in texts]
+
+    def combine(group: list[dict[str, Any]]) -> dict[str, Any] | None:
+        kinds = {p.get("kind") for p in group}
+        return {"kind": kinds.pop(), "n": len(group)} if len(kinds) == 1 else None
+
+    batcher = DynamicBatcher(model, BatchSettings(max_batch_size=64), combine)
+
+    async def scenario() -> None:
+        batcher.start()
+        try:
+            busy = asyncio.ensure_future(batcher.submit(["busy"], {"kind": "a"}))
+            await asyncio.sleep(0.01)  # the model is busy: the next three queue up
+            await asyncio.gather(
+                batcher.submit(["a1"], {"kind": "a"}),
+                batcher.submit(["a2"], {"kind": "a"}),
+                batcher.submit(["b1"], {"kind": "b"}),
+            )
+            await busy
+        finally:
+            await batcher.stop()
+
+    asyncio.run(scenario())
+    assert seen == [
+        (["busy"], {"kind": "a", "n": 1}),
+        (["a1", "a2"], {"kind": "a", "n": 2}),  # merged by combine
+        (["b1"], {"kind": "b", "n": 1}),  # could not join: opened the next call
+    ]

@@ -89,18 +89,18 @@ class Renderer:
             if key in names:
                 return str(names[key])
             if "." in key:
-                return "{GetAtt:%s}" % key
+                return "{GetAtt:" + key + "}"
             return str(self.ref(key))
 
         return re.sub(r"\$\{([^}!]+)\}", one, text)
 
-    def value(self, node: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per intrinsic function
+    def value(self, node: Any) -> Any:
         if isinstance(node, list):
             return [v for v in (self.value(item) for item in node) if v is not NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Condition":
@@ -118,7 +118,7 @@ class Renderer:
                 return any(self.value(a) for a in arg)
             if key == "Fn::GetAtt":
                 target = arg if isinstance(arg, str) else ".".join(arg)
-                return "{GetAtt:%s}" % target
+                return "{GetAtt:" + target + "}"
             if key == "Fn::Sub":
                 if isinstance(arg, str):
                     return self.sub(arg, {})
@@ -152,7 +152,10 @@ class Renderer:
 
 
 def render(
-    template: Mapping[str, Any], values: Mapping[str, Any], stack_name: str = "sentimentpulse", region: str = "us-east-1"
+    template: Mapping[str, Any],
+    values: Mapping[str, Any],
+    stack_name: str = "sentimentpulse",
+    region: str = "us-east-1",
 ) -> Rendered:
     """The template for ``values`` (other parameters at their defaults); raises ``Refused`` per its Rules."""
     return Renderer(template, values, stack_name, region).render()

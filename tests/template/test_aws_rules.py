@@ -164,7 +164,7 @@ def test_logs_2_and_3_functions_log_to_the_stacks_group_and_cannot_recreate_it(a
             assert r.resources[group]["Type"] == "AWS::Logs::LogGroup"
             actions = {action for action, _ in grants(r, role)}
             assert "logs:CreateLogGroup" not in actions, role
-            assert ("logs:PutLogEvents", "{GetAtt:%s.Arn}" % group) in grants(r, role)
+            assert ("logs:PutLogEvents", "{GetAtt:" + group + ".Arn}") in grants(r, role)
         # SageMaker writes /aws/sagemaker/Endpoints/<name>: that group exists first and goes last.
         assert r.resources["Endpoint"]["DependsOn"] == "EndpointLogGroup"
         assert r.props("EndpointLogGroup")["LogGroupName"] == f"/aws/sagemaker/Endpoints/{endpoint_name(r)}"

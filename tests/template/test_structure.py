@@ -148,7 +148,7 @@ def test_endpoint_modes(template: dict[str, Any]) -> None:
     assert template["Parameters"]["EndpointMode"]["AllowedValues"] == ["serverless", "realtime"]
     # The smallest size is the one the token budget is sized for (README, Request limits).
     sizes = template["Parameters"]["ServerlessMemorySizeMB"]["AllowedValues"]
-    assert sizes == [3072, 4096, 5120, 6144]
+    assert sizes == [4096, 5120, 6144]
     assert min(sizes) == SMALLEST_SERVERLESS_MB
     variant = template["Resources"]["EndpointConfig"]["Properties"]["ProductionVariants"][0]
     assert variant["ServerlessConfig"]["Fn::If"][0] == "IsServerless"

@@ -1,0 +1,186 @@
+"""The Hugging Face DLC's real serving stack as a local process: a model.tar.gz served by the toolkit and
+multi-model-server from .venv-dlc (requirements-dlc.txt: the default DLC's pins), through
+``dlc_serve.py``. Like a new container, every start extracts the archive afresh, and an archive with
+``code/requirements.txt`` gets its own copy of the environment (hard links: seconds, no extra disk) for
+the toolkit's start-up ``pip install``, so what one start installs never leaks into the next.
+
+    python -m devstack.dlc --archive build/model/model.tar.gz --port 8081
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DLC_VENV = ROOT / ".venv-dlc"
+SERVE = Path(__file__).resolve().with_name("dlc_serve.py")
+# What the template's SageMakerModel sets for the container (template.yaml, PrimaryContainer.Environment).
+CONTAINER_ENV = {"HF_TASK": "text-classification", "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"}
+
+
+class DlcError(RuntimeError):
+    """The real serving stack could not be set up or did not come up; the message says why."""
+
+
+def private_environment(run_dir: Path) -> Path:
+    """A copy of .venv-dlc made of hard links, with its scripts pointing at the copy's interpreter."""
+    copy = run_dir / "venv"
+    subprocess.run(["cp", "-al", str(DLC_VENV), str(copy)], check=True)
+    old = f"#!{DLC_VENV}/bin/"
+    for script in (copy / "bin").iterdir():
+        if script.is_symlink() or not script.is_file():
+            continue
+        with script.open("rb") as fh:
+            head = fh.read(len(old) + 64)
+        if head.startswith(old.encode()):
+            text = script.read_text(encoding="utf-8").replace(old, f"#!{copy}/bin/", 1)
+            fresh = script.with_name(script.name + ".new")
+            fresh.write_text(text, encoding="utf-8")  # a new file: the hard-linked original stays as it is
+            fresh.chmod(script.stat().st_mode)
+            fresh.replace(script)
+    return copy
+
+
+def extract(archive: Path, model_dir: Path) -> None:
+    """The archive's content at ``model_dir``, as SageMaker extracts it to /opt/ml/model."""
+    if archive.is_dir():
+        shutil.copytree(archive, model_dir)
+        return
+    with tarfile.open(archive) as tar:
+        tar.extractall(model_dir, filter="data")
+
+
+def _status(url: str, body: bytes | None = None) -> int:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, TimeoutError, ConnectionError):
+        return 0
+
+
+@dataclass
+class DlcContainer:
+    archive: Path
+    port: int
+    run_dir: Path | None = None
+    environment: dict[str, str] = field(default_factory=dict)  # the container's, over CONTAINER_ENV
+    log: IO[Any] | None = None
+    process: subprocess.Popen[bytes] | None = None
+    start_seconds: float | None = None  # spawn to the first answered invocation, pip install included
+    private_env: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 900) -> DlcContainer:
+        if not (DLC_VENV / "bin" / "multi-model-server").exists():
+            raise DlcError(f"{DLC_VENV} has no multi-model-server: run `make install` (requirements-dlc.txt)")
+        if shutil.which("java") is None:
+            raise DlcError("multi-model-server needs Java: apt-get install openjdk-17-jre-headless")
+        self.run_dir = self.run_dir or Path(tempfile.mkdtemp(prefix="dlc-"))
+        base = self.run_dir / "opt-ml"
+        extract(self.archive, base / "model")
+        self.private_env = (base / "model" / "code" / "requirements.txt").exists()
+        venv = private_environment(self.run_dir) if self.private_env else DLC_VENV
+        (self.run_dir / "tmp").mkdir(exist_ok=True)  # MMS keeps its pid file in TMPDIR: one per run
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
+        env = {
+            **inherited,
+            **CONTAINER_ENV,
+            **self.environment,
+            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "TMPDIR": str(self.run_dir / "tmp"),
+        }
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [str(venv / "bin" / "python"), str(SERVE), "--base-dir", str(base), "--port", str(self.port)],
+            cwd=self.run_dir,
+            env=env,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,  # MMS's Java frontend and its Python workers: one group to stop
+        )
+        self._wait(started, timeout)
+        return self
+
+    def _wait(self, started: float, timeout: float) -> None:
+        """Until an invocation is answered by the hooks (200, or 400 after a failed model_fn)."""
+        probe = b'{"inputs": ["warm up"]}'
+        while time.perf_counter() - started < timeout:
+            if self.process is not None and self.process.poll() is not None:
+                raise DlcError(f"the serving stack exited with code {self.process.returncode}")
+            if _status(f"{self.url}/ping") == 200 and _status(f"{self.url}/invocations", probe) in (200, 400):
+                self.start_seconds = time.perf_counter() - started
+                return
+            time.sleep(1)
+        self.stop()
+        raise DlcError(f"the serving stack did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process is None or not self._group_alive():
+            return
+        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + wait
+            while self._group_alive() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if not self._group_alive():
+                break
+        self.process.poll()
+
+    def _group_alive(self) -> bool:
+        if self.process is None:
+            return False
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        self.process.poll()  # reap the leader if it has exited
+        return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.dlc", description=__doc__.split("\n")[0])
+    parser.add_argument("--archive", type=Path, required=True, help="model.tar.gz (or a directory laid out like one)")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the container (repeatable)")
+    args = parser.parse_args(argv)
+    if not args.archive.exists():
+        parser.error(f"--archive {args.archive} does not exist")
+    environment = dict(item.split("=", 1) for item in args.env)
+    container = DlcContainer(args.archive, args.port, environment=environment)
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        container.start()
+        print(f"the DLC serving stack answers on {container.url} ({container.start_seconds:.1f} s to start)")
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except DlcError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        container.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
