@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 TOOLS := .venv-tools
 PEER := .venv-peer
+DLC := .venv-dlc
 PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -49,9 +50,17 @@ $(TOOLS)/.installed: requirements-tools.txt
 	$(TOOLS)/bin/pip install --disable-pip-version-check --progress-bar on -r requirements-tools.txt
 	touch $@
 
-install: $(VENV)/.installed $(TOOLS)/.installed ## Create .venv (app, model, tests) and .venv-tools (SAM CLI, checkov)
+# The Hugging Face DLC's serving stack (toolkit + multi-model-server, the default image's pins) for the
+# dlc test tier; multi-model-server also needs Java (Debian: openjdk-17-jre-headless).
+$(DLC)/.installed: requirements-dlc.txt
+	$(PYTHON) -m venv $(DLC)
+	$(DLC)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(DLC)/bin/pip install --disable-pip-version-check --progress-bar on -r requirements-dlc.txt
+	touch $@
 
-test: install ## Run every test tier (unit, template, model, devstack, docker) - the CI command
+install: $(VENV)/.installed $(TOOLS)/.installed $(DLC)/.installed ## Create .venv (app, model, tests), .venv-tools (SAM CLI, checkov) and .venv-dlc (the DLC's serving stack)
+
+test: install ## Run every test tier (unit, template, model, devstack, dlc, docker) - the CI command
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install ## Run the unit tier only (fast, no sockets)

@@ -35,7 +35,9 @@ Settings (environment, read once by ``model_fn``):
                      bf16 on CPUs with AVX512-BF16 or AMX, else f32) | f32 | bf16
   SP_MAX_BATCH_SIZE  texts per forward pass, default ``BATCH_SIZES`` (32; 64 on openvino-int8); where
                      PyTorch serves DistilBERT, packed rows of PACK_WIDTH tokens (default PACKED_ROWS)
-  SP_NUM_THREADS     torch intra-op threads, default: the CPUs this process may run on
+  SP_NUM_THREADS     intra-op threads, default: the CPUs this process may run on divided among the model
+                     server's workers (SAGEMAKER_MODEL_SERVER_WORKERS, which the template sets; unset: 1),
+                     so that workers x threads = CPUs
 """
 
 from __future__ import annotations
@@ -130,6 +132,13 @@ def _host_threads() -> int:
         return os.cpu_count() or 1
 
 
+def default_threads() -> int:
+    """The CPUs shared out among the model server's workers: workers x threads = CPUs."""
+    cpus = _host_threads()
+    workers = _env_int("SAGEMAKER_MODEL_SERVER_WORKERS", 1, 1, 512)
+    return max(1, cpus // workers)
+
+
 def _weights(model_dir: str) -> tuple[str, str | None]:
     """(source, revision): the archive root when it holds a model, else HF_MODEL_ID at HF_MODEL_REVISION."""
     if os.path.isfile(os.path.join(model_dir, "config.json")):
@@ -157,7 +166,7 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
         raise ValueError(f"SP_INFERENCE_PATH must be one of {INFERENCE_PATHS}, got {inference_path!r}")
     batch_size = _env_int("SP_MAX_BATCH_SIZE", 0, 1, 1024)  # checked now; 0: the served path's default
 
-    threads = _env_int("SP_NUM_THREADS", _host_threads(), 1, 512)
+    threads = _env_int("SP_NUM_THREADS", default_threads(), 1, 512)
     torch.set_num_threads(threads)
 
     source, revision = _weights(model_dir)

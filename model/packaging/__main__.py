@@ -50,7 +50,9 @@ def cmd_package(args: argparse.Namespace) -> int:
             older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
             print(f"error: {args.inference_path} failed the parity gate; no archive written{older}", file=sys.stderr)
             return 1
-        extra = runtime_entries(Path(tmp), args.inference_path) if args.inference_path in GRAPHS else []
+        extra = (
+            runtime_entries(Path(tmp), args.inference_path, args.dlc_python) if args.inference_path in GRAPHS else []
+        )
         sha256 = build_archive(model_dir, args.out, extra=extra)
     code_out = args.out.with_name("code.tar.gz")
     code_sha256 = build_code_archive(code_out)
@@ -105,15 +107,15 @@ def gated_model_dir(
     return None
 
 
-def runtime_entries(tmp: Path, path: str) -> list[tuple[str, Path]]:
+def runtime_entries(tmp: Path, path: str, python: str = wheels.DLC_PYTHON) -> list[tuple[str, Path]]:
     """The path's runtime as wheels for the DLC, and the requirements.txt that installs them offline."""
     requirement = wheels.runtime_requirement(path)
-    print(f"wheels:  {requirement} and its dependencies for Python {wheels.DLC_PYTHON} manylinux")
-    found = wheels.download(tmp / "wheels", path)
+    print(f"wheels:  {requirement} and its dependencies for Python {python} manylinux")
+    found = wheels.download(tmp / "wheels", path, python)
     requirements = tmp / "requirements.txt"
     requirements.write_text(wheels.requirements_text(path), encoding="utf-8")
     print(f"wheels:  {len(found)} files, {sum(w.stat().st_size for w in found) / 1e6:.1f} MB")
-    seconds = wheels.offline_install_seconds(tmp / "wheels", tmp / "offline-install", path)
+    seconds = wheels.offline_install_seconds(tmp / "wheels", tmp / "offline-install", path, python)
     print(f"wheels:  install with --no-index, as the endpoint will: {seconds:.1f} s (every wheel installed)")
     return [("code/requirements.txt", requirements), *((f"{wheels.WHEELS_DIR}/{w.name}", w) for w in found)]
 
@@ -167,6 +169,11 @@ def parser() -> argparse.ArgumentParser:
         f"({openvino_export.CALIBRATION_SENTENCES} of them, a fixed sample)",
     )
     pkg.add_argument("--no-load-check", action="store_true", help="skip loading the model with transformers")
+    pkg.add_argument(
+        "--dlc-python",
+        default=wheels.DLC_PYTHON,
+        help=f"Python of the serving image, for the runtime's wheels (default: {wheels.DLC_PYTHON}, the default DLC's)",
+    )
     pkg.set_defaults(func=cmd_package)
 
     img = sub.add_parser("image-uri", help="print the Hugging Face PyTorch inference DLC image URI")

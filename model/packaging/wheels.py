@@ -17,10 +17,12 @@ from pathlib import Path
 
 from model.code import backends
 
-DLC_PYTHON = "3.12"
+DLC_PYTHON = "3.12"  # the default DLC's; the real-stack test tier packages for its own Python (--dlc-python)
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux2014_x86_64")
 WHEELS_DIR = "code/wheels"
-MODEL_ROOT = "/opt/ml/model"  # where SageMaker extracts model.tar.gz
+# In requirements.txt, pip reads a relative --find-links path from the requirements file's folder
+# (code/): found wherever the archive is extracted (/opt/ml/model in the DLC).
+FIND_LINKS = "wheels"
 
 
 class WheelError(Exception):
@@ -33,30 +35,30 @@ def runtime_requirement(path: str) -> str:
     return f"{distribution}=={metadata.version(distribution)}"
 
 
-def pip_target_args() -> list[str]:
+def pip_target_args(python: str = DLC_PYTHON) -> list[str]:
     """pip options selecting wheels for the DLC's interpreter and platform."""
     platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
-    return ["--only-binary=:all:", "--python-version", DLC_PYTHON, "--implementation", "cp", *platforms]
+    return ["--only-binary=:all:", "--python-version", python, "--implementation", "cp", *platforms]
 
 
-def download(dest: Path, path: str) -> list[Path]:
+def download(dest: Path, path: str, python: str = DLC_PYTHON) -> list[Path]:
     """Fetch the runtime and its dependencies as DLC-compatible wheels into ``dest`` (pip's cache helps)."""
     dest.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--quiet", *pip_target_args(), "-d", str(dest)]
+    command = [sys.executable, "-m", "pip", "download", "--quiet", *pip_target_args(python), "-d", str(dest)]
     result = subprocess.run([*command, runtime_requirement(path)], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
-        raise WheelError(f"could not download {runtime_requirement(path)} for Python {DLC_PYTHON} manylinux: {last}")
+        raise WheelError(f"could not download {runtime_requirement(path)} for Python {python} manylinux: {last}")
     return sorted(dest.glob("*.whl"))
 
 
-def offline_install_seconds(wheel_dir: Path, scratch: Path, path: str) -> float:
+def offline_install_seconds(wheel_dir: Path, scratch: Path, path: str, python: str = DLC_PYTHON) -> float:
     """Install the runtime from ``wheel_dir`` alone (``--no-index``, DLC platform) into ``scratch``: proof
     that an isolated endpoint can, and the start time it adds when the image has none of the wheels."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheel_dir)]
     started = time.perf_counter()
     result = subprocess.run(
-        [*command, *pip_target_args(), "--target", str(scratch), runtime_requirement(path)],
+        [*command, *pip_target_args(python), "--target", str(scratch), runtime_requirement(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -69,4 +71,4 @@ def offline_install_seconds(wheel_dir: Path, scratch: Path, path: str) -> float:
 
 def requirements_text(path: str) -> str:
     """``code/requirements.txt``: install from the shipped wheels only, never from the internet."""
-    return f"--no-index\n--find-links {MODEL_ROOT}/{WHEELS_DIR}\n{runtime_requirement(path)}\n"
+    return f"--no-index\n--find-links {FIND_LINKS}\n{runtime_requirement(path)}\n"

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -27,12 +29,23 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent.parent
 DLC_VENV = ROOT / ".venv-dlc"
 SERVE = Path(__file__).resolve().with_name("dlc_serve.py")
-# What the template's SageMakerModel sets for the container (template.yaml, PrimaryContainer.Environment).
-CONTAINER_ENV = {"HF_TASK": "text-classification", "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"}
+MMS_PORTS = range(20000, 32768)  # multi-model-server refuses higher ports ("Invalid port number", measured)
 
 
 class DlcError(RuntimeError):
     """The real serving stack could not be set up or did not come up; the message says why."""
+
+
+def free_mms_port() -> int:
+    """A free loopback port multi-model-server accepts (the system's ephemeral ports are above its range)."""
+    for port in random.sample(MMS_PORTS, 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise DlcError(f"no free port in {MMS_PORTS.start}-{MMS_PORTS.stop - 1}")
 
 
 def private_environment(run_dir: Path) -> Path:
@@ -79,11 +92,12 @@ class DlcContainer:
     archive: Path
     port: int
     run_dir: Path | None = None
-    environment: dict[str, str] = field(default_factory=dict)  # the container's, over CONTAINER_ENV
+    environment: dict[str, str] = field(default_factory=dict)  # the container's (the template's SageMakerModel)
     log: IO[Any] | None = None
     process: subprocess.Popen[bytes] | None = None
     start_seconds: float | None = None  # spawn to the first answered invocation, pip install included
     private_env: bool = False
+    owns_run_dir: bool = False  # made here: removed by stop()
 
     @property
     def url(self) -> str:
@@ -94,7 +108,8 @@ class DlcContainer:
             raise DlcError(f"{DLC_VENV} has no multi-model-server: run `make install` (requirements-dlc.txt)")
         if shutil.which("java") is None:
             raise DlcError("multi-model-server needs Java: apt-get install openjdk-17-jre-headless")
-        self.run_dir = self.run_dir or Path(tempfile.mkdtemp(prefix="dlc-"))
+        if self.run_dir is None:
+            self.run_dir, self.owns_run_dir = Path(tempfile.mkdtemp(prefix="dlc-")), True
         base = self.run_dir / "opt-ml"
         extract(self.archive, base / "model")
         self.private_env = (base / "model" / "code" / "requirements.txt").exists()
@@ -103,7 +118,6 @@ class DlcContainer:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
         env = {
             **inherited,
-            **CONTAINER_ENV,
             **self.environment,
             "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
             "TMPDIR": str(self.run_dir / "tmp"),
@@ -134,19 +148,19 @@ class DlcContainer:
         raise DlcError(f"the serving stack did not answer within {timeout:.0f} s")
 
     def stop(self) -> None:
-        if self.process is None or not self._group_alive():
-            return
-        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                return
-            deadline = time.monotonic() + wait
-            while self._group_alive() and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if not self._group_alive():
-                break
-        self.process.poll()
+        if self.process is not None:
+            for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+                if not self._group_alive():
+                    break
+                try:
+                    os.killpg(self.process.pid, sig)
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + wait
+                while self._group_alive() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+        if self.owns_run_dir and self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def _group_alive(self) -> bool:
         if self.process is None:
@@ -162,7 +176,7 @@ class DlcContainer:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.dlc", description=__doc__.split("\n")[0])
     parser.add_argument("--archive", type=Path, required=True, help="model.tar.gz (or a directory laid out like one)")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--port", type=int, default=8081, help=f"at most {MMS_PORTS.stop - 1} (MMS's limit)")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the container (repeatable)")
     args = parser.parse_args(argv)
     if not args.archive.exists():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -78,6 +79,7 @@ class LocalStack:
     function_env: dict[str, str] = field(default_factory=dict)  # overrides of events/env.json
     server_args: list[str] = field(default_factory=list)
     upstream: str | None = None  # a serving container's URL (devstack/dlc.py): the runtime front, not our server
+    model_env: dict[str, str] = field(default_factory=dict)  # the model server's environment, over ours
     log: IO[Any] | None = None  # where the children's logs go (default: inherited)
     progress: bool = False
     model_server: subprocess.Popen[bytes] | None = None
@@ -91,8 +93,14 @@ class LocalStack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
-    def _spawn(self, module: str, *args: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, stdout=self.log, stderr=self.log)
+    def _spawn(self, module: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=self.log,
+            env={**os.environ, **env} if env else None,
+        )
 
     def start_model_server(self, timeout: float = 600) -> None:
         if self.upstream is not None:
@@ -104,7 +112,7 @@ class LocalStack:
         args = ["--model", self.model, "--port", str(self.model_port), *self.server_args]
         if self.fault_injection:
             args.append("--enable-fault-injection")
-        self.model_server = self._spawn("devstack.server", *args)
+        self.model_server = self._spawn("devstack.server", *args, env=self.model_env)
         wait_ready(f"{self.model_url}/ping", self.model_server, "the model server", timeout, self.progress)
 
     def stop_model_server(self) -> None:
@@ -148,6 +156,14 @@ class LocalStack:
         stop_process(self.api)
         stop_process(self.model_server)
 
+    def load_error(self) -> str | None:
+        """Why the model did not load, when it did not (our model server; the process stays up, as MMS does)."""
+        if self.upstream is not None:
+            return None
+        with urllib.request.urlopen(f"{self.model_url}/_local/stats", timeout=10) as answer:  # noqa: S310 - loopback
+            error: str | None = json.loads(answer.read()).get("load_error")
+        return error
+
     def alive(self) -> bool:
         return all(p is not None and p.poll() is None for p in (self.model_server, self.api))
 
@@ -171,6 +187,14 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(stop_signal, _raise_keyboard_interrupt)
     try:
         stack.start()
+        if (error := stack.load_error()) is not None:
+            print(
+                f"\nerror: the model did not load: {error}\n"
+                "The stack keeps serving as a deployed endpoint would (/ping stays healthy): every request\n"
+                "answers 502 MODEL_ERROR, and each one tries the load again.",
+                file=sys.stderr,
+                flush=True,
+            )
         print(
             f"\nSentimentPulse is serving on {stack.api_url}  (model: {args.model})\n\n"
             f"  curl -s -X POST {stack.api_url}/predict -H 'Content-Type: application/json' \\\n"

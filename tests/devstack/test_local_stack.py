@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
-from devstack.expectations import EXPECTED, SEED
+from devstack.expectations import SEED
 from devstack.stack import LocalStack
 from model.code.inference import OVER_BUDGET
-from tests.support import Http, event_names, load_event, start_stack
+from tests.support import Http, start_stack
 
 
 def test_seed_request(api: Http) -> None:
@@ -33,18 +32,6 @@ def test_batch_in_order(api: Http) -> None:
     assert status == 200
     assert len(body) == 3
     assert body[0] == body[2]  # same text, same answer, wherever it sits in the batch
-
-
-@pytest.mark.parametrize("name", event_names())
-def test_recorded_events_replayed_over_http(api: Http, name: str) -> None:
-    """Each events/ file, sent as the HTTP request it records, gets its documented status."""
-    event = load_event(name)
-    raw = event.get("body")
-    body = base64.b64decode(raw) if raw is not None and event["isBase64Encoded"] else raw
-    headers = {k: v for k, v in event["headers"].items() if k in {"content-type", "accept"}}
-    path = event["rawPath"].removeprefix("/prod")  # the local API is the sam-local shape: no stage in the path
-    status, _, response = api.request(event["requestContext"]["http"]["method"], path, body, headers)
-    assert EXPECTED[name].mismatch(status, response) is None, response[:300]
 
 
 def test_boto3_reaches_the_model_server_through_the_standard_setting(

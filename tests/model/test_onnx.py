@@ -100,7 +100,7 @@ def test_archive_ships_onnx_runtime_installable_without_internet(
         archive.extractall(extracted, filter="data")
     assert {"config.json", "model.safetensors", "onnx/model-fp32.onnx", "code/inference.py"} <= names
     requirements = (extracted / "code" / "requirements.txt").read_text(encoding="utf-8")
-    assert requirements.splitlines()[:2] == ["--no-index", f"--find-links {wheels.MODEL_ROOT}/{wheels.WHEELS_DIR}"]
+    assert requirements.splitlines()[:2] == ["--no-index", f"--find-links {wheels.FIND_LINKS}"]
     runtime = [n for n in names if n.startswith("code/wheels/onnxruntime-")]
     assert len(runtime) == 1 and "cp312" in runtime[0] and "manylinux" in runtime[0]
     report = tmp_path / "resolved.json"

@@ -155,7 +155,7 @@ def test_archive_ships_openvino_installable_without_internet(
         text = requirements.read().decode()
     assert {"openvino/model-int8.xml", "openvino/model-int8.bin", "model.safetensors", "code/inference.py"} <= names
     assert not any(name.startswith("onnx/") for name in names)
-    assert text.splitlines() == ["--no-index", f"--find-links {wheels.MODEL_ROOT}/{wheels.WHEELS_DIR}",
+    assert text.splitlines() == ["--no-index", f"--find-links {wheels.FIND_LINKS}",
                                  wheels.runtime_requirement("openvino-int8")]  # fmt: skip
     runtime = [n for n in names if n.startswith("code/wheels/openvino-") and "telemetry" not in n]
     assert len(runtime) == 1 and "cp312" in runtime[0] and "manylinux" in runtime[0]
