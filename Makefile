@@ -27,7 +27,7 @@ PATHS ?= fp32,bf16
 INFERENCE_PATH ?= fp32
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench budget load overhead clean
+.PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench bench-workers budget load overhead clean
 
 help: ## Show this help
 	@echo "SentimentPulse - make targets:"
@@ -87,7 +87,9 @@ deploy: install ## package-model -> sam build -> sam deploy (needs AWS credentia
 	$(SAM) deploy --config-env "$(CONFIG_ENV)" --region "$(REGION)" --parameter-overrides $$($(PY) -m model.packaging overrides --samconfig samconfig.toml --config-env "$(CONFIG_ENV)" --image-uri "$$($(PY) -m model.packaging image-uri --region $(REGION) --transformers-version $(TRANSFORMERS_VERSION) --device $(DEVICE))")
 
 logs: install ## Tail the function logs and the API access logs (sam logs --tail)
-	$(SAM) logs --stack-name "$(STACK)" --region "$(REGION)" --tail --name PredictFunction --cw-log-group "/aws/vendedlogs/$(STACK)/http-api-access"
+	@group=$$($(SAM) list stack-outputs --stack-name "$(STACK)" --region "$(REGION)" --output json | \
+	  $(PY) -c 'import json, sys; print({o["OutputKey"]: o["OutputValue"] for o in json.load(sys.stdin)}["ApiAccessLogGroupName"])') && \
+	$(SAM) logs --stack-name "$(STACK)" --region "$(REGION)" --tail --name PredictFunction --cw-log-group "$$group"
 
 local: $(VENV)/.installed ## Serve POST /predict on 127.0.0.1:3000 (API_PORT) offline (MODEL=dir|model.tar.gz|hub id)
 	$(PY) -m devstack.stack --model "$(MODEL)" --api-port $(API_PORT) --model-port $(MODEL_PORT)
@@ -122,6 +124,9 @@ bench: $(VENV)/.installed $(if $(QUICK),,$(PEER)/.installed) ## Inference benchm
 
 budget: $(VENV)/.installed ## The worst accepted request through the local stack with AVX-512 off: within half the read timeout?
 	$(PY) -m model.bench.worst_request --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"
+
+bench-workers: $(VENV)/.installed $(DLC)/.installed ## MMS workers x threads on the DLC's real serving stack (README, Workers and threads)
+	$(PY) -m model.bench.mms_workers --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"
 
 load: $(VENV)/.installed ## Bounded load test against the local stack, then the knee (docs/load-knee.md)
 	$(PY) -m devstack.load --model "$(MODEL)"

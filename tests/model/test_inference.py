@@ -301,3 +301,16 @@ def test_one_model_fn_for_archive_weights_and_hub_weights(
     code = Path(inference.__file__).parent
     digest = hashlib.sha256(b"".join((code / n).read_bytes() for n in ("inference.py", "backends.py", "passes.py")))
     assert f"code sha256={digest.hexdigest()[:12]} weights={tiny_model}" in caplog.text
+
+
+@pytest.mark.parametrize(("workers", "cpus", "threads"), [(None, 2, 2), ("1", 2, 2), ("2", 2, 1), ("2", 8, 4), ("4", 2, 1)])
+def test_threads_share_the_cpus_among_the_model_servers_workers(
+    monkeypatch: pytest.MonkeyPatch, workers: str | None, cpus: int, threads: int
+) -> None:
+    """workers x threads = CPUs: multi-model-server runs SAGEMAKER_MODEL_SERVER_WORKERS copies of model_fn."""
+    monkeypatch.setattr(inference, "_host_threads", lambda: cpus)
+    if workers is None:
+        monkeypatch.delenv("SAGEMAKER_MODEL_SERVER_WORKERS", raising=False)
+    else:
+        monkeypatch.setenv("SAGEMAKER_MODEL_SERVER_WORKERS", workers)
+    assert inference.default_threads() == threads

@@ -90,3 +90,24 @@ def test_checkov_reports_no_failed_checks(root: Path, tool_env: dict[str, str]) 
     assert summary["failed"] == 0
     assert summary["passed"] >= 5  # the scan really ran over the resources
     assert summary["resource_count"] >= 15
+
+
+# SAM CLI's own check behind `sam deploy --guided`'s "<function> has no authentication. Is this okay?
+# [y/N]" question (samcli.commands.deploy.auth_utils), which Enter answers "no" and aborts the deploy.
+GUIDED_AUTH_CHECK = """
+import json, sys
+from samcli.commands.deploy.auth_utils import auth_per_resource
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+stacks, _ = SamLocalStackProvider.get_stacks(sys.argv[1], parameter_overrides={"AuthMode": sys.argv[2]})
+print(json.dumps(auth_per_resource(stacks)))
+"""
+
+
+def test_sam_deploy_guided_asks_no_authorization_question(root: Path, tool_env: dict[str, str]) -> None:
+    python = str(Path(tool("sam")).with_name("python"))
+    for mode in ("NONE", "IAM"):
+        result = run([python, "-c", GUIDED_AUTH_CHECK, "template.yaml", mode], root, tool_env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        checked = json.loads(result.stdout.strip().splitlines()[-1])
+        assert len(checked) == 2  # POST /predict and GET /openapi.json
+        assert [resource for resource, declared in checked if not declared] == [], mode
