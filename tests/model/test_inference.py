@@ -303,7 +303,9 @@ def test_one_model_fn_for_archive_weights_and_hub_weights(
     assert f"code sha256={digest.hexdigest()[:12]} weights={tiny_model}" in caplog.text
 
 
-@pytest.mark.parametrize(("workers", "cpus", "threads"), [(None, 2, 2), ("1", 2, 2), ("2", 2, 1), ("2", 8, 4), ("4", 2, 1)])
+@pytest.mark.parametrize(
+    ("workers", "cpus", "threads"), [(None, 2, 2), ("1", 2, 2), ("2", 2, 1), ("2", 8, 4), ("4", 2, 1)]
+)
 def test_threads_share_the_cpus_among_the_model_servers_workers(
     monkeypatch: pytest.MonkeyPatch, workers: str | None, cpus: int, threads: int
 ) -> None:
