@@ -1,10 +1,9 @@
 """One case table for every tier that serves the API over HTTP: the local stack (our model server) and
 the real-stack tier (the Hugging Face DLC's toolkit and multi-model-server behind the runtime front).
 
-A tier imports these test functions and provides the fixtures they use:
-  ``api``          the local API (Http) in front of the handler
-  ``runtime_url``  the SageMaker runtime API the handler's boto3 client calls
-  ``broken_api``, ``broken_runtime_url``  the same for a model whose ``model_fn`` raises
+A tier imports these test functions and the fixtures below, and provides ``stack`` and ``api`` (the
+local stack and its API, whose model server is the SageMaker runtime API the handler's boto3 client
+calls) and ``broken_stack`` (the same, for a model whose ``model_fn`` raises).
 Where the two tiers answer differently, the local server is the stand-in and changes to match.
 """
 
@@ -20,12 +19,28 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack.expectations import EXPECTED, NEGATIVE, SEED
+from devstack.stack import LocalStack
 from tests.support import Http, event_names, load_event, request_corpus
 
 CANARY, CASES = request_corpus()
 HTTP_CASES = [c for c in CASES if not c.get("event_only")]
 ENDPOINT = "sentimentpulse-local"
 BROKEN_INFERENCE_PATH = "no-such-variant"  # SP_INFERENCE_PATH that makes model_fn raise
+
+
+@pytest.fixture(scope="module")
+def runtime_url(stack: LocalStack) -> str:
+    return stack.model_url
+
+
+@pytest.fixture(scope="module")
+def broken_api(broken_stack: LocalStack) -> Http:
+    return Http(broken_stack.api_url)
+
+
+@pytest.fixture(scope="module")
+def broken_runtime_url(broken_stack: LocalStack) -> str:
+    return broken_stack.model_url
 
 
 @pytest.mark.parametrize("name", event_names())

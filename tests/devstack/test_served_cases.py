@@ -13,6 +13,9 @@ from devstack.stack import LocalStack
 from tests.served_cases import (  # noqa: F401 - collected here, with this tier's fixtures
     BROKEN_INFERENCE_PATH,
     CANARY,
+    broken_api,
+    broken_runtime_url,
+    runtime_url,
     test_bad_input_corpus_over_http,
     test_failed_model_load_stays_healthy_and_answers_every_call_with_its_message,
     test_recorded_event_over_http,
@@ -22,25 +25,10 @@ from tests.support import Http, start_stack
 
 
 @pytest.fixture(scope="module")
-def runtime_url(stack: LocalStack) -> str:
-    return stack.model_url
-
-
-@pytest.fixture(scope="module")
 def broken_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     running = start_stack(tmp_path_factory.mktemp("broken"), model_env={"SP_INFERENCE_PATH": BROKEN_INFERENCE_PATH})
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def broken_api(broken_stack: LocalStack) -> Http:
-    return Http(broken_stack.api_url)
-
-
-@pytest.fixture(scope="module")
-def broken_runtime_url(broken_stack: LocalStack) -> str:
-    return broken_stack.model_url
 
 
 def test_failed_load_is_reported_and_the_stack_stays_up(broken_stack: LocalStack) -> None:

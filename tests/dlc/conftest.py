@@ -81,34 +81,16 @@ def api(stack: LocalStack) -> Http:
     return Http(stack.api_url)
 
 
-@pytest.fixture(scope="session")
-def runtime_url(stack: LocalStack) -> str:
-    return stack.model_url
-
-
 @pytest.fixture(scope="module")
-def broken_container(fp32_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DlcContainer]:
+def broken_stack(fp32_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     environment = {**container_environment(), "SP_INFERENCE_PATH": BROKEN_INFERENCE_PATH}
-    running = serve(fp32_archive, tmp_path_factory.mktemp("dlc-broken"), environment)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def broken_stack(broken_container: DlcContainer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    running = front(broken_container, tmp_path_factory.mktemp("broken-front"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def broken_api(broken_stack: LocalStack) -> Http:
-    return Http(broken_stack.api_url)
-
-
-@pytest.fixture(scope="module")
-def broken_runtime_url(broken_stack: LocalStack) -> str:
-    return broken_stack.model_url
+    container = serve(fp32_archive, tmp_path_factory.mktemp("dlc-broken"), environment)
+    try:
+        running = front(container, tmp_path_factory.mktemp("broken-front"))
+        yield running
+        running.stop()
+    finally:
+        container.stop()
 
 
 @pytest.fixture(scope="module")

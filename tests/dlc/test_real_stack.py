@@ -12,6 +12,9 @@ from devstack.dlc import DlcContainer
 from devstack.expectations import SEED
 from tests.dlc.conftest import container_environment, serve
 from tests.served_cases import (  # noqa: F401 - collected here, with this tier's fixtures
+    broken_api,
+    broken_runtime_url,
+    runtime_url,
     test_bad_input_corpus_over_http,
     test_failed_model_load_stays_healthy_and_answers_every_call_with_its_message,
     test_recorded_event_over_http,
