@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 import time
 from typing import Any, Literal
@@ -33,7 +34,7 @@ from devstack.batching import BatchSettings, Dropped, DynamicBatcher, Overloaded
 from devstack.jsonlog import configure_json_logging
 from devstack.sagemaker_wire import UTF8_TYPES, container_error, model_error, runtime_error, unknown_endpoint
 from model.code import inference
-from model.source import hub_direct_dir, is_hub_id, resolve_model_dir
+from model.source import ModelSourceError, hub_direct_dir, is_hub_id, resolve_model_dir
 
 log = logging.getLogger("sentimentpulse.model_server")
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker real-time invocation payload limit
@@ -76,8 +77,10 @@ class ModelServer:
         self.fault = Fault()
         self.loaded: inference.LoadedModel | None = None
         self.batcher = DynamicBatcher(self._predict, batching, combine_parameters)
-        self.load_error: str | None = None  # str(exception) of the last failed model load
+        self.load_error: str | None = None  # str(exception) of the last failed model_fn
         self.load_tried = False
+        self.model_dir: str | None = None
+        self.source_failed = False
         self._loading = asyncio.Lock()
         self.invocations = 0  # every invocation received, including refused and faulted ones
 
@@ -89,15 +92,32 @@ class ModelServer:
     async def on_cleanup(self, app: web.Application) -> None:
         await self.batcher.stop()
 
-    async def _load(self) -> None:
-        started = time.perf_counter()
+    async def _model_dir(self) -> str | None:
+        """Where the model is, as SageMaker downloads and extracts it; None (and the server stops) when it
+        cannot be had: an endpoint whose ModelDataUrl cannot be read never comes up either."""
+        if self.model_dir is not None:
+            return self.model_dir
         try:
             if is_hub_id(self.model_spec):  # as a hub-direct endpoint: code-only archive + HF_MODEL_ID
-                model_dir = await asyncio.to_thread(hub_direct_dir)
+                found = await asyncio.to_thread(hub_direct_dir)
                 os.environ.update(HF_MODEL_ID=self.model_spec, HF_MODEL_REVISION=self.revision)
             else:
-                model_dir = await asyncio.to_thread(resolve_model_dir, self.model_spec)
-            self.loaded = await asyncio.to_thread(inference.model_fn, str(model_dir))
+                found = await asyncio.to_thread(resolve_model_dir, self.model_spec)
+        except (ModelSourceError, OSError, ValueError) as exc:
+            self.source_failed = True
+            log.error("model not available", extra={"model": self.model_spec, "reason": str(exc)})
+            os.kill(os.getpid(), signal.SIGTERM)
+            return None
+        self.model_dir = str(found)
+        return self.model_dir
+
+    async def _load(self) -> None:
+        started = time.perf_counter()
+        model_dir = await self._model_dir()
+        if model_dir is None:
+            return
+        try:
+            self.loaded = await asyncio.to_thread(inference.model_fn, model_dir)
         except Exception as exc:  # the toolkit catches every exception of model_fn the same way
             self.load_error = str(exc)
             log.error("model load failed", extra={"model": self.model_spec, "reason": self.load_error})
@@ -267,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     server = ModelServer(args.model, args.endpoint_name, batching, args.enable_fault_injection, args.revision)
     log.info("model server starting", extra={"url": f"http://{args.host}:{args.port}", "model": args.model})
     web.run_app(make_app(server), host=args.host, port=args.port, print=None, access_log=None)
-    return 0
+    return 1 if server.source_failed else 0
 
 
 if __name__ == "__main__":
