@@ -69,7 +69,7 @@ test-unit: install ## Run the unit tier only (fast, no sockets)
 lint: install ## ruff (lint + format check), mypy, cfn-lint, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy src/handler src/devstack model tests
+	$(VENV)/bin/mypy src/handler src/devstack model bench tests
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 
@@ -119,21 +119,21 @@ $(PEER)/.installed: requirements-peer.txt
 	touch $@
 
 bench: $(VENV)/.installed $(if $(QUICK),,$(PEER)/.installed) ## Inference benchmark with the infinity-emb peer in .venv-peer (docs/benchmarks.md); QUICK=1: CI smoke mode
-	$(PY) -m model.bench --data "$(DATA)/dev.tsv" --train "$(DATA)/train.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
+	$(PY) -m bench --data "$(DATA)/dev.tsv" --train "$(DATA)/train.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
 	$(if $(QUICK),,cp bench-results/capacity.md docs/capacity.md)
 
 budget: $(VENV)/.installed ## The worst accepted request through the local stack with AVX-512 off: within half the read timeout?
-	$(PY) -m model.bench.worst_request --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"
+	$(PY) -m bench.worst_request --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"
 
 bench-workers: $(VENV)/.installed $(DLC)/.installed ## MMS workers x threads on the DLC's real serving stack (README, Workers and threads)
-	$(PY) -m model.bench.mms_workers --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"
+	$(PY) -m bench.mms_workers --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"
 
 load: $(VENV)/.installed ## Bounded load test against the local stack, then the knee (docs/load-knee.md)
-	$(PY) -m devstack.load --model "$(MODEL)"
-	$(PY) -m devstack.knee --model "$(MODEL)"
+	$(PY) -m bench.load --model "$(MODEL)"
+	$(PY) -m bench.knee --model "$(MODEL)"
 
 overhead: $(VENV)/.installed ## Where the local stack's latency over the model server goes, layer by layer (docs/benchmarks.md)
-	$(PY) -m devstack.overhead --model "$(MODEL)"
+	$(PY) -m bench.overhead --model "$(MODEL)"
 
 clean: ## Remove build outputs (keeps the venvs)
 	rm -rf .aws-sam build dist bench-results

@@ -6,12 +6,14 @@ One resolver for the packaging CLI, the local model server, evaluation and the b
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
-from model.packaging.tarball import code_archive, sha256_file
+from model.code.inference import CODE_MODULES
+from model.digest import sha256_bytes, sha256_file
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 HUB_FILES = [
@@ -23,6 +25,7 @@ HUB_FILES = [
     "special_tokens_map.json",
 ]
 EXTRACT_ROOT = Path(tempfile.gettempdir()) / "sentimentpulse-models"
+CODE_DIR = Path(__file__).resolve().parent / "code"  # model/code: what every archive ships as code/
 
 
 class ModelSourceError(Exception):
@@ -63,16 +66,20 @@ def is_hub_id(spec: str) -> bool:
 
 
 def hub_direct_dir() -> Path:
-    """What a hub-direct endpoint's /opt/ml/model holds: the extracted code-only archive (code/ only).
-
+    """What a hub-direct endpoint's /opt/ml/model holds: code/ only (the stack's code-only archive).
     The weights then come from HF_MODEL_ID, read by ``inference.model_fn`` as on the endpoint.
     """
-    with tempfile.NamedTemporaryFile(suffix=".tar.gz", delete=False) as tmp:
-        tmp.write(code_archive())
-    try:
-        return extract_archive(Path(tmp.name), marker="code/inference.py")
-    finally:
-        Path(tmp.name).unlink()
+    files = [CODE_DIR / name for name in CODE_MODULES]
+    key = sha256_bytes(b"".join(f.name.encode() + b"\0" + f.read_bytes() for f in files))
+    target = EXTRACT_ROOT / f"code-{key}"
+    if not (target / "code" / "inference.py").is_file():
+        EXTRACT_ROOT.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix="code-", dir=EXTRACT_ROOT))
+        (partial / "code").mkdir()
+        for f in files:
+            shutil.copyfile(f, partial / "code" / f.name)
+        partial.replace(target)
+    return target
 
 
 def resolve_model_dir(spec: str, revision: str = "main") -> Path:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from model.packaging.tarball import CODE_DIR, code_archive, code_entries, sha256_bytes, sha256_file, write
+from model.digest import sha256_bytes, sha256_file
+from model.packaging.tarball import CODE_DIR, code_archive, code_entries, write
 
 WEIGHT_FILES = (
     "model.safetensors",

@@ -39,7 +39,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from model.packaging.tarball import code_archive, sha256_bytes
+from model.digest import sha256_bytes
+from model.packaging.tarball import code_archive
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)

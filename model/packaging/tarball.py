@@ -10,7 +10,6 @@ makes their code archives identical for the same ``model/code/``.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import tarfile
 from pathlib import Path
@@ -55,15 +54,3 @@ def code_archive(code_dir: Path = CODE_DIR) -> bytes:
     buffer = io.BytesIO()
     write(code_entries(code_dir), buffer)
     return buffer.getvalue()
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -13,6 +13,14 @@ class DataError(Exception):
     """The data file is missing or not in the SST-2 `sentence<TAB>label` format."""
 
 
+@dataclass
+class Encoded:
+    """Token ids and labels of a data set, as training and checkpoint selection use them."""
+
+    sequences: list[list[int]]
+    labels: list[int]
+
+
 @dataclass(frozen=True)
 class Example:
     text: str

@@ -14,11 +14,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from tqdm import tqdm
 
 from model.code import inference
+from model.code.passes import collate
 from model.source import ModelSourceError, resolve_model_dir
-from model.training.data import LABELS, DataError, read_tsv
+from model.training.data import LABELS, DataError, Encoded, read_tsv
 
 
 @dataclass
@@ -31,6 +33,22 @@ class Report:
     confusion: dict[str, dict[str, int]]  # gold -> predicted -> count
     agreement_with_first: float | None = None
     load_seconds: float | None = None  # model_fn, warm-up included
+
+
+@torch.inference_mode()
+def model_accuracy(model: torch.nn.Module, data: Encoded, pad_id: int) -> float:
+    """Accuracy of a model being trained on ``data`` (checkpoint selection and the soup, on dev)."""
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(data.sequences)), key=lambda i: len(data.sequences[i]))
+    correct = 0
+    for start in range(0, len(order), 128):
+        batch = order[start : start + 128]
+        ids, mask = collate([data.sequences[i] for i in batch], pad_id)
+        predicted = model(input_ids=ids, attention_mask=mask).logits.argmax(-1).tolist()
+        correct += sum(int(p == data.labels[i]) for p, i in zip(predicted, batch, strict=True))
+    model.train(was_training)
+    return correct / len(order)
 
 
 def load(model_dir: Path, path: str) -> inference.LoadedModel:

@@ -21,6 +21,8 @@ import torch
 from tqdm import tqdm
 
 from model.code.passes import collate
+from model.training.data import Encoded
+from model.training.evaluate import model_accuracy
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
@@ -39,12 +41,6 @@ class HyperParams:
     eval_every: int = 500
     soup: bool = True  # greedy weight averaging over the evaluated checkpoints (soup.py), chosen on dev
     seed: int = 13
-
-
-@dataclass
-class Encoded:
-    sequences: list[list[int]]
-    labels: list[int]
 
 
 def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
@@ -97,21 +93,6 @@ def linear_schedule(optimizer: torch.optim.Optimizer, total: int, warmup_fractio
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-@torch.inference_mode()
-def accuracy(model: torch.nn.Module, data: Encoded, pad_id: int) -> float:
-    was_training = model.training
-    model.eval()
-    order = sorted(range(len(data.sequences)), key=lambda i: len(data.sequences[i]))
-    correct = 0
-    for start in range(0, len(order), 128):
-        batch = order[start : start + 128]
-        ids, mask = collate([data.sequences[i] for i in batch], pad_id)
-        predicted = model(input_ids=ids, attention_mask=mask).logits.argmax(-1).tolist()
-        correct += sum(int(p == data.labels[i]) for p, i in zip(predicted, batch, strict=True))
-    model.train(was_training)
-    return correct / len(order)
-
-
 def _save_atomic(obj: Any, path: Path) -> None:
     partial = path.with_suffix(".partial")
     torch.save(obj, partial)
@@ -149,7 +130,7 @@ def fine_tune(
         print(f"resuming from {checkpoint} at step {state['step']}/{total}", file=sys.stderr, flush=True)
 
     def evaluate_and_checkpoint(step: int, loss: float) -> None:
-        dev_acc = accuracy(model, dev, pad_id)
+        dev_acc = model_accuracy(model, dev, pad_id)
         state["history"].append(
             {"step": step, "epoch": round(step / steps_per_epoch, 2), "loss": loss, "dev_accuracy": dev_acc}
         )
@@ -207,13 +188,13 @@ def fine_tune(
     bar.close()
     state["seconds"] = time.perf_counter() - started
     model.load_state_dict(torch.load(work / BEST, weights_only=True))
-    if hp.soup:
-        from model.training import soup
-
-        ranked = sorted(
-            ((h["step"], h["dev_accuracy"], work / SNAPSHOTS / f"step-{h['step']:06d}.pt") for h in state["history"]),
-            key=lambda item: (-item[1], item[0]),
-        )
-        state["soup"] = soup.greedy(model, ranked, dev, pad_id)
     model.eval()
     return {**state, "finished": True}
+
+
+def ranked_snapshots(history: list[dict[str, Any]], work: Path) -> list[tuple[int, float, Path]]:
+    """(step, dev accuracy, weights) of every evaluation, best first: what the soup averages over."""
+    return sorted(
+        ((h["step"], h["dev_accuracy"], work / SNAPSHOTS / f"step-{h['step']:06d}.pt") for h in history),
+        key=lambda item: (-item[1], item[0]),
+    )

@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-from model.training.loop import Encoded, accuracy
+from model.training.data import Encoded
+from model.training.evaluate import model_accuracy
 
 
 def _load(path: Path) -> dict[str, torch.Tensor]:
@@ -40,7 +41,7 @@ def greedy(model: Any, ranked: list[tuple[int, float, Path]], dev: Encoded, pad_
     for step, _, path in ranked[1:]:
         candidate = _add(total, _load(path))
         model.load_state_dict(_mean(candidate, len(steps) + 1))
-        score = accuracy(model, dev, pad_id)
+        score = model_accuracy(model, dev, pad_id)
         kept = score >= best
         print(f"soup: + step {step} -> dev accuracy {score * 100:.2f} % ({'kept' if kept else 'dropped'})",
               file=sys.stderr, flush=True)  # fmt: skip

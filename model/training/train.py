@@ -25,11 +25,11 @@ import transformers
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from model.packaging.tarball import sha256_file
-from model.training import base, card
-from model.training.data import LABELS, DataError, Example, read_tsv
+from model.digest import sha256_file
+from model.training import base, card, soup
+from model.training.data import LABELS, DataError, Encoded, Example, read_tsv
 from model.training.evaluate import predict_labels
-from model.training.loop import Encoded, HyperParams, fine_tune
+from model.training.loop import HyperParams, fine_tune, ranked_snapshots
 
 # Copied from the verified base unchanged: what both transformers 4.x (the DLC) and 5.x read. The fast
 # tokenizer needs no vocab.txt (tokenizer.json holds the vocabulary), and that file is byte-identical to
@@ -91,17 +91,13 @@ def train(
         dtype=torch.float32,
     )
     pad_id = int(tokenizer.pad_token_id)
-    state = fine_tune(
-        model,
-        encode(tokenizer, train_examples, hp.train_max_length),
-        encode(tokenizer, dev_examples, tokenizer.model_max_length),
-        hp,
-        pad_id,
-        work,
-        stop_after,
-    )
+    dev = encode(tokenizer, dev_examples, tokenizer.model_max_length)
+    state = fine_tune(model, encode(tokenizer, train_examples, hp.train_max_length), dev, hp, pad_id, work, stop_after)
     if not state["finished"]:
         return None
+    if hp.soup:  # greedy weight averaging over the run's evaluated checkpoints, chosen on dev
+        state["soup"] = soup.greedy(model, ranked_snapshots(state["history"], work), dev, pad_id)
+        model.eval()
     save_fp16(model, base_path, out)
     shipped = predict_labels(out, [e.text for e in dev_examples], "fp32")
     shipped_accuracy = sum(p == LABELS[e.label] for p, e in zip(shipped, dev_examples, strict=True)) / len(shipped)

@@ -18,7 +18,7 @@ MAX_BODY_BYTES = 1_048_576  # 1 MiB of (decoded) request body
 # The compute budget: tokens one request may make the model compute, counted by the endpoint's own
 # tokenizer after truncation to the model's maximum length (512). Sized so that the worst accepted
 # request finishes within half the read timeout on the slowest CPU the template allows (2 vCPUs
-# without AVX-512, devstack/budget.py) on the default fp32 variant; README "Request limits".
+# without AVX-512, bench/budget.py) on the default fp32 variant; README "Request limits".
 MAX_REQUEST_TOKENS = 2048
 # One rule for validation and for the OpenAPI document (JSON Schema regexes and Python's `re` agree
 # on this syntax): no control characters except tab, CR and LF, and at least one visible character

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.measure import build_full_size_model, worst_case_texts
 from devstack.stack import LocalStack
 from handler.contract import MAX_REQUEST_TOKENS
-from model.bench.measure import build_full_size_model, worst_case_texts
 from model.training.data import read_tsv
 from tests.support import SHARED_DATA, Http, start_stack
 

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.load import rss_kb
 from devstack.expectations import NEGATIVE, SEED
-from devstack.load import rss_kb
 from devstack.stack import LocalStack, free_port
 from tests.support import EMBEDDED_MODEL
 

@@ -17,9 +17,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack.stack import free_port
+from model.digest import sha256_bytes
 from model.packaging import custom_resource
 from model.packaging.archive import build_archive, build_code_archive
-from model.packaging.tarball import code_archive, sha256_bytes
+from model.packaging.tarball import code_archive
 from tests.aws_iam import enforce_iam
 from tests.support import EVENTS_DIR, count_writes, moto_bucket
 from tests.template.render import render

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from model.code import inference
-from model.packaging.tarball import sha256_file
+from model.digest import sha256_file
 from model.training import base
 from model.training.data import LABELS, read_tsv
 from model.training.evaluate import predict_labels, score

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from devstack.budget import SMALLEST_SERVERLESS_MB
+from bench.budget import SMALLEST_SERVERLESS_MB
 from devstack.lambda_env import function_environment
 from handler.config import Settings
 from tests.support import ROOT

@@ -57,7 +57,7 @@ def test_sam_build_makes_a_small_function_without_ml_dependencies(
     ours = {p.name for p in function_dir.iterdir() if not p.name.endswith((".dist-info", ".libs"))}
     assert "devstack" not in ours and "model" not in ours and "tests" not in ours
 
-    # The custom resource's package: its handler, the tar writer and model/code/, nothing else; and it
+    # The custom resource's package: its handler, the tar writer, the hashing helper and model/code/; and it
     # builds the same code archive as `make package-model` does from the source tree.
     archive_dir = build_dir / "CodeArchiveFunction"
     files = sorted(p.relative_to(archive_dir).as_posix() for p in archive_dir.rglob("*") if p.is_file())
@@ -66,11 +66,15 @@ def test_sam_build_makes_a_small_function_without_ml_dependencies(
         "model/code/backends.py",
         "model/code/inference.py",
         "model/code/passes.py",
+        "model/digest.py",
         "model/packaging/__init__.py",
         "model/packaging/custom_resource.py",
         "model/packaging/tarball.py",
     ]
-    probe = "from model.packaging.tarball import code_archive, sha256_bytes; print(sha256_bytes(code_archive()))"
+    probe = (
+        "from model.digest import sha256_bytes; from model.packaging.tarball import code_archive; "
+        "print(sha256_bytes(code_archive()))"
+    )
     built = run([sys.executable, "-c", probe], tmp_path, {**tool_env, "PYTHONPATH": str(archive_dir)})
     assert built.returncode == 0, built.stderr
     assert built.stdout.strip() == build_code_archive(tmp_path / "code.tar.gz")

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
+from bench.overhead import split
 from devstack.jsonlog import JsonFormatter
-from devstack.overhead import split
 
 FORMAT = JsonFormatter()
 

@@ -116,7 +116,7 @@ def measure(model: str, rounds: int, text: str = SEED) -> Split:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.overhead", description="Where the local stack's overhead over the model server goes."
+        prog="python -m bench.overhead", description="Where the local stack's overhead over the model server goes."
     )
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model directory or model.tar.gz")
     parser.add_argument("--rounds", type=int, default=300, help="alternating request pairs, after a warm-up")

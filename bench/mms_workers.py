@@ -20,9 +20,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.measure import build_full_size_model
 from devstack.client import percentile
 from devstack.dlc import DlcContainer, DlcError, free_mms_port
-from model.bench.measure import build_full_size_model
 from model.packaging.archive import build_archive
 from model.training.data import read_tsv
 
@@ -50,7 +50,7 @@ def run(url: str, texts: list[str], concurrency: int) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.bench.mms_workers", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.mms_workers", description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, required=True, help="the real model's config and tokenizer")
     parser.add_argument("--data", type=Path, required=True, help="dev.tsv")
     parser.add_argument("--requests", type=int, default=160, help="per concurrency level and configuration")

@@ -1,7 +1,7 @@
 """The peer in ``make bench``: infinity-emb, a serving engine users pick for encoder classifiers.
 
 Runs with the peer's own interpreter (``.venv-peer``, from requirements-peer.txt), never imported by
-the project: ``python model/bench/peer.py --model DIR --data dev.tsv``. It serves the same model
+the project: ``python bench/peer.py --model DIR --data dev.tsv``. It serves the same model
 directory the benchmark built, on the same sentences, with its torch engine and dynamic batching,
 and prints one JSON line: throughput over the sentences and the p50 of one short sentence.
 Its optimum (ONNX Runtime) engine was tried too and does not load a local directory with the

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
+from bench.results import Latency, Roofline, Setup
 from devstack.client import percentile
-from model.bench.results import Latency, Roofline, Setup
 from model.code import inference, passes
 
 SHORT = "This product is amazing, I loved it!"

@@ -12,11 +12,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.measure import SHORT, predict_all, throughput
+from bench.overhead import handler_body
+from bench.results import SMALL_CALL_TEXTS, ServedVsOffline, ServerPoint, StackOverhead
 from devstack.client import get_json, percentile, post_json, timed_ms
-from devstack.overhead import handler_body
 from devstack.stack import LocalStack, free_port
-from model.bench.measure import SHORT, predict_all, throughput
-from model.bench.results import SMALL_CALL_TEXTS, ServedVsOffline, ServerPoint, StackOverhead
 from model.code import inference
 
 CONCURRENCIES = (1, 8, 32)

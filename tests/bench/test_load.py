@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack import knee
-from devstack.load import run_load
+from bench import knee
+from bench.load import run_load
 from devstack.stack import LocalStack
 
 

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from devstack.lambda_package import LambdaPackage
+from bench.cold_import import LambdaPackage
 
 
 @dataclass

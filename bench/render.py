@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devstack.budget import Projection
-from model.bench.results import SMALL_CALL_TEXTS, BenchResult, Latency
+from bench.budget import Projection
+from bench.results import SMALL_CALL_TEXTS, BenchResult, Latency
 
 
 def _latency(value: Latency | None, sep: str) -> str:

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import torch
 
-from devstack import budget, lambda_package
-from model.bench import capacity, measure, render, serving
-from model.bench.results import BenchResult, Setup
+from bench import budget, capacity, cold_import, measure, render, serving
+from bench.results import BenchResult, Setup
 from model.code import backends, inference
 from model.packaging import graphs, openvino_export
 from model.packaging.onnx_export import INT8_VARIANTS
@@ -114,13 +113,13 @@ def run(data: Path, train: Path, config: Path, server_path: str, quick: bool) ->
             model_dir, server_path, sentences[: 64 if quick else 600], quick
         )
     log("lambda package: zipped size and cold import time")
-    result.lambda_package = lambda_package.measure(quick)
+    result.lambda_package = cold_import.measure(quick)
     result.relate_to_baseline()
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="SST-2 dev.tsv")
     parser.add_argument("--train", type=Path, required=True, help="SST-2 train.tsv (calibrates openvino-int8)")
     parser.add_argument("--config", type=Path, required=True, help="directory with the full-size config + tokenizer")

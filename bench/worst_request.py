@@ -3,8 +3,8 @@
 The full-size DistilBERT architecture (random weights: speed does not depend on them) serves on the
 default fp32 variant behind the whole local stack (local API -> handler -> boto3 -> model server).
 With ``--avx2-only`` (the default) the model server runs with AVX-512 switched off
-(``devstack.budget.AVX2_ONLY``), so this machine computes like the slowest CPU the template allows
-(devstack/budget.py) whatever its own. It times the worst accepted request (``MAX_REQUEST_TOKENS``
+(``bench.budget.AVX2_ONLY``), so this machine computes like the slowest CPU the template allows
+(bench/budget.py) whatever its own. It times the worst accepted request (``MAX_REQUEST_TOKENS``
 tokens in texts of 512) a few times, checks each against half the read timeout, and sends one text
 more, which must get 413 before any model work.
 """
@@ -19,11 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from devstack.budget import AVX2_ONLY, MARGIN, READ_TIMEOUT_S, Projection
+from bench.budget import AVX2_ONLY, MARGIN, READ_TIMEOUT_S, Projection
+from bench.measure import build_full_size_model, worst_case_texts
 from devstack.client import post_json
 from devstack.stack import LocalStack, free_port
 from handler.contract import MAX_REQUEST_TOKENS
-from model.bench.measure import build_full_size_model, worst_case_texts
 from model.training.data import read_tsv
 
 MAX_LENGTH = 512
@@ -40,7 +40,7 @@ def cpu_flags() -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.bench.worst_request", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.worst_request", description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, required=True, help="the real model's config and tokenizer")
     parser.add_argument("--data", type=Path, required=True, help="dev.tsv: the texts are dev sentences")
     parser.add_argument("--runs", type=int, default=3)

@@ -18,7 +18,7 @@ def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     if not (data.is_file() and (config / "config.json").is_file()):
         pytest.skip(f"benchmark data not found beside the project ({SHARED_DATA})")
     result = subprocess.run(
-        [sys.executable, "-m", "model.bench", "--quick", "--data", str(data), "--train", str(train),
+        [sys.executable, "-m", "bench", "--quick", "--data", str(data), "--train", str(train),
          "--config", str(config), "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip

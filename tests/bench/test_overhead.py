@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.overhead import main, measure
+from bench.overhead import main, measure
 from tests.support import EMBEDDED_MODEL
 
 

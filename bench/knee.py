@@ -11,8 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.load import run_load
 from devstack.lambda_env import ROOT
-from devstack.load import run_load
 from devstack.stack import DEFAULT_MODEL, LocalStack, free_port
 
 LEVELS = (1, 2, 4, 8, 16, 32, 64)
@@ -67,7 +67,7 @@ def chart(rows: list[dict[str, Any]], out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.knee", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.knee", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model directory, model.tar.gz, or Hub id")
     parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level")
     parser.add_argument("--max-seconds", type=float, default=60, help="time cap per level")
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "load-knee.md").write_text(
-        "# Load knee (`make load`)\n\n" + text + "\nWritten by `python -m devstack.knee` (part of `make load`).\n",
+        "# Load knee (`make load`)\n\n" + text + "\nWritten by `python -m bench.knee` (part of `make load`).\n",
         encoding="utf-8",
     )
     chart(rows, args.out / "load-knee.png")
