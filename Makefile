@@ -27,11 +27,11 @@ PATHS ?= fp32,bf16
 INFERENCE_PATH ?= fp32
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-unit lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench bench-workers budget load overhead clean
+.PHONY: help install test test-unit test-integration test-docker lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench bench-docs bench-workers budget load overhead clean
 
 help: ## Show this help
 	@echo "SentimentPulse - make targets:"
-	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Variables: MODEL=$(MODEL) DATA=$(DATA) CONFIG_ENV=$(CONFIG_ENV) BUCKET=$(BUCKET) PREFIX=$(PREFIX)"
 	@echo "           API_PORT=$(API_PORT) MODEL_PORT=$(MODEL_PORT) REGION=$(REGION) STACK=$(STACK)"
@@ -65,6 +65,12 @@ test: install ## Run every test tier (unit, template, model, devstack, dlc, dock
 
 test-unit: install ## Run the unit tier only (fast, no sockets)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: install ## Run the tiers that start local servers: devstack, bench (quick), dlc (the DLC's real stack)
+	$(PY) -m pytest -m "devstack or bench or dlc" $(PYTEST_ARGS)
+
+test-docker: install ## Run the docker tier: every event through sam local in a real Docker daemon
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest -m docker $(PYTEST_ARGS)
 
 lint: install ## ruff (lint + format check), mypy, cfn-lint, sam validate --lint
 	$(VENV)/bin/ruff check .
@@ -118,9 +124,13 @@ $(PEER)/.installed: requirements-peer.txt
 	$(PEER)/bin/pip install --disable-pip-version-check --progress-bar on -r requirements-peer.txt
 	touch $@
 
-bench: $(VENV)/.installed $(if $(QUICK),,$(PEER)/.installed) ## Inference benchmark with the infinity-emb peer in .venv-peer (docs/benchmarks.md); QUICK=1: CI smoke mode
+bench: $(VENV)/.installed $(if $(QUICK),,$(PEER)/.installed) ## Inference benchmark into bench-results/ (with the infinity-emb peer in .venv-peer); QUICK=1: smoke mode
 	$(PY) -m bench --data "$(DATA)/dev.tsv" --train "$(DATA)/train.tsv" --config ../shared/data/distilbert-sst2 $(if $(QUICK),--quick)
-	$(if $(QUICK),,cp bench-results/capacity.md docs/capacity.md)
+
+bench-docs: ## Refresh the tracked docs from the last make bench (docs/capacity.md; docs/benchmarks.md is edited from bench-results/bench.md)
+	@test -f bench-results/capacity.md || { echo "error: no bench-results/capacity.md: run make bench first"; exit 2; }
+	cp bench-results/capacity.md docs/capacity.md
+	@echo "docs/capacity.md refreshed; compare bench-results/bench.md with docs/benchmarks.md"
 
 budget: $(VENV)/.installed ## The worst accepted request through the local stack with AVX-512 off: within half the read timeout?
 	$(PY) -m bench.worst_request --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"

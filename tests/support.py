@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import shutil
+import signal
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -122,6 +126,21 @@ def start_stack(tmp_path: Path, model: Path = EMBEDDED_MODEL, **kwargs: Any) -> 
     log = (tmp_path / "stack.log").open("wb")
     stack = LocalStack(model=str(model), api_port=free_port(), model_port=free_port(), concurrency=2, log=log, **kwargs)
     return stack.start()
+
+
+def run_in_group(cmd: list[str], timeout: float, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` in its own process group and wait; whatever ends the wait (its timeout, the test's
+    timeout, a failure), nothing it started is left running."""
+    process = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the children it started (servers), if any remain
+        process.wait()
+    return subprocess.CompletedProcess(cmd, process.returncode, out, err)
 
 
 def tool(name: str) -> str:

@@ -1,8 +1,7 @@
-"""The compute budget, through the whole local stack on the full-size DistilBERT architecture.
-
-The worst request the API accepts is one whose texts hold exactly MAX_REQUEST_TOKENS tokens. A 200
-here means the model answered inside the handler's read timeout (10 s, events/env.json): past it the
-handler answers 504 MODEL_TIMEOUT. How far inside, against the 2x margin, is `make bench`'s job.
+"""The compute budget's logic, through the whole local stack on the full-size DistilBERT architecture:
+the worst request the API accepts (texts holding exactly MAX_REQUEST_TOKENS tokens) is answered, and one
+token more is refused with 413 before any model work. Whether it is answered *in time* is `make
+budget`'s job: here the handler waits up to 27 s, so a loaded 2-core machine still passes.
 """
 
 from __future__ import annotations
@@ -23,7 +22,8 @@ MAX_LENGTH = 512  # the full-size model's truncation length
 @pytest.fixture(scope="module")
 def full_size_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Http]:
     model = build_full_size_model(SHARED_DATA / "distilbert-sst2", tmp_path_factory.mktemp("full") / "model")
-    stack: LocalStack = start_stack(tmp_path_factory.mktemp("full-stack"), model=model)
+    generous = {"FUNCTION_TIMEOUT_SECONDS": "29", "SAGEMAKER_MAX_ATTEMPTS": "1", "SAGEMAKER_READ_TIMEOUT": "27"}
+    stack: LocalStack = start_stack(tmp_path_factory.mktemp("full-stack"), model=model, function_env=generous)
     yield Http(stack.api_url)
     stack.stop()
 
