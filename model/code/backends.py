@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -22,14 +23,6 @@ if __package__:  # the project imports model.code.backends
 else:  # the DLC puts code/ on sys.path and imports these files as top-level modules
     from passes import Batch, Packed  # type: ignore[no-redef]
 
-# The paths served from a graph `make package-model` writes beside the Hugging Face files: the graph's
-# file in the archive, and the runtime that serves it (shipped as wheels in code/).
-GRAPHS = {
-    "onnx-fp32": ("onnx/model-fp32.onnx", "onnxruntime"),
-    "onnx-int8": ("onnx/model-int8.onnx", "onnxruntime"),
-    "openvino-int8": ("openvino/model-int8.xml", "openvino"),
-}
-GRAPH_DIRS = frozenset(name.split("/")[0] for name, _ in GRAPHS.values())
 OPENVINO_PRECISIONS = ("f32", "bf16")
 OPENVINO_STREAMS = 2  # concurrent forward passes when a call has several (openvino-int8)
 
@@ -58,11 +51,11 @@ def find_graph(model_dir: str, inference_path: str) -> str | None:
     return graph
 
 
-def torch_logits(source: str, revision: str | None, inference_path: str) -> tuple[Logits, Any, Any]:
+def torch_logits(source: str, revision: str | None, dtype: torch.dtype = torch.float32) -> tuple[Logits, Any, Any]:
     model = AutoModelForSequenceClassification.from_pretrained(source, revision=revision)
     model.eval()
-    if inference_path == "bf16":
-        model = model.to(torch.bfloat16)
+    if dtype != torch.float32:
+        model = model.to(dtype)
     floor = torch.finfo(model.dtype).min
 
     def packed(batch: Packed) -> torch.Tensor:
@@ -139,3 +132,33 @@ def openvino_logits(graph: str, threads: int) -> tuple[Logits, Any]:
 
 def _feeds(batch: Batch) -> dict[str, Any]:
     return {"input_ids": batch[0].numpy(), "attention_mask": batch[1].numpy()}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way ``inference.py`` can compute (``SP_INFERENCE_PATH``): adding one is an entry here, its
+    loader, and its export in model/packaging (for a graph)."""
+
+    name: str
+    batch_size: int  # texts per forward pass unless SP_MAX_BATCH_SIZE says otherwise (make bench's sweep)
+    graph: str | None = None  # the file make package-model writes beside the Hugging Face files
+    runtime: str | None = None  # the distribution that serves the graph, shipped as wheels in code/
+    load_graph: Callable[[str, int], tuple[Logits, Any]] | None = None  # (graph, threads) -> logits, backend
+    dtype: torch.dtype = torch.float32  # PyTorch variants: the weights' and activations' type
+
+
+# 32 texts per pass is at or near the top of make bench's sweep for every variant; openvino-int8 ran at
+# least as fast at 64 in every run (docs/benchmarks.md).
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant("fp32", 32),
+        Variant("bf16", 32, dtype=torch.bfloat16),
+        Variant("onnx-fp32", 32, "onnx/model-fp32.onnx", "onnxruntime", onnx_logits),
+        Variant("onnx-int8", 32, "onnx/model-int8.onnx", "onnxruntime", onnx_logits),
+        Variant("openvino-int8", 64, "openvino/model-int8.xml", "openvino", openvino_logits),
+    )
+}
+# The variants served from a graph: its file in the archive, and the runtime that serves it.
+GRAPHS = {v.name: (v.graph, v.runtime) for v in VARIANTS.values() if v.graph and v.runtime}
+GRAPH_DIRS = frozenset(graph.split("/")[0] for graph, _ in GRAPHS.values())

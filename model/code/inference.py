@@ -27,13 +27,13 @@ them. The toolkit usually downloads them first and passes that directory; either
 
 Settings (environment, read once by ``model_fn``):
   HF_MODEL_ID, HF_MODEL_REVISION  hub-direct mode only (see above)
-  SP_INFERENCE_PATH  fp32 (default, PyTorch) | bf16 (PyTorch, weights and activations in bfloat16: fast
-                     only on CPUs with AVX512-BF16 or AMX) | onnx-fp32 | onnx-int8 | openvino-int8
-                     (ONNX Runtime or OpenVINO on the graph ``make package-model`` wrote, ``backends.GRAPHS``;
+  SP_INFERENCE_PATH  a variant of ``backends.VARIANTS``: fp32 (default, PyTorch) | bf16 (PyTorch in
+                     bfloat16: fast only on CPUs with AVX512-BF16 or AMX) | onnx-fp32 | onnx-int8 |
+                     openvino-int8 (ONNX Runtime or OpenVINO on the graph ``make package-model`` wrote;
                      without that file or without its runtime, PyTorch fp32 serves and the log says why)
   SP_OPENVINO_PRECISION  openvino-int8's precision for what is not int8: unset (OpenVINO's choice:
                      bf16 on CPUs with AVX512-BF16 or AMX, else f32) | f32 | bf16
-  SP_MAX_BATCH_SIZE  texts per forward pass, default ``BATCH_SIZES`` (32; 64 on openvino-int8); where
+  SP_MAX_BATCH_SIZE  texts per forward pass, default the variant's ``batch_size``; where
                      PyTorch serves DistilBERT, packed rows of PACK_WIDTH tokens (default PACKED_ROWS)
   SP_NUM_THREADS     intra-op threads, default: the CPUs this process may run on divided among the model
                      server's workers (SAGEMAKER_MODEL_SERVER_WORKERS, which the template sets; unset: 1),
@@ -62,11 +62,7 @@ else:  # the DLC puts code/ on sys.path and imports this file as the top-level m
 BAD_INPUT = "SP_BAD_INPUT"
 MODEL_FAILURE = "SP_MODEL_FAILURE"
 OVER_BUDGET = "SP_TOKEN_BUDGET"
-INFERENCE_PATHS = ("fp32", "bf16", "onnx-fp32", "onnx-int8", "openvino-int8")
-# Texts per forward pass unless SP_MAX_BATCH_SIZE says otherwise, from make bench's sweep: 32 is at
-# or near the top for every path; openvino-int8 ran at least as fast at 64 as at 32 in every run (docs/benchmarks.md).
-BATCH_SIZES = {"openvino-int8": 64}
-DEFAULT_BATCH_SIZE = 32
+INFERENCE_PATHS = tuple(backends.VARIANTS)
 PACKED_ROWS = 16  # packed rows of PACK_WIDTH tokens per pass (make bench: flat from 8 to 64 rows)
 # fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
 # ships them only after its parity gate against fp32 on dev (README, Packaging).
@@ -164,22 +160,24 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     inference_path = os.environ.get("SP_INFERENCE_PATH", "").strip() or DEFAULT_INFERENCE_PATH
     if inference_path not in INFERENCE_PATHS:
         raise ValueError(f"SP_INFERENCE_PATH must be one of {INFERENCE_PATHS}, got {inference_path!r}")
-    batch_size = _env_int("SP_MAX_BATCH_SIZE", 0, 1, 1024)  # checked now; 0: the served path's default
+    batch_size = _env_int("SP_MAX_BATCH_SIZE", 0, 1, 1024)  # checked now; 0: the served variant's default
 
     threads = _env_int("SP_NUM_THREADS", default_threads(), 1, 512)
     torch.set_num_threads(threads)
 
     source, revision = _weights(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-    graph = backends.find_graph(model_dir, inference_path) if inference_path in backends.GRAPHS else None
-    if graph is not None:
-        runtime = backends.openvino_logits if backends.GRAPHS[inference_path][1] == "openvino" else backends.onnx_logits
-        (logits, backend), config = runtime(graph, threads), AutoConfig.from_pretrained(source, revision=revision)
-    else:
-        inference_path = "fp32" if inference_path in backends.GRAPHS else inference_path
-        logits, backend, config = backends.torch_logits(source, revision, inference_path)
+    variant = backends.VARIANTS[inference_path]
+    graph = backends.find_graph(model_dir, inference_path) if variant.load_graph is not None else None
+    if graph is not None and variant.load_graph is not None:
+        logits, backend = variant.load_graph(graph, threads)
+        config = AutoConfig.from_pretrained(source, revision=revision)
+    else:  # a PyTorch variant, or a graph variant whose graph or runtime is missing: PyTorch fp32
+        variant = variant if variant.load_graph is None else backends.VARIANTS[DEFAULT_INFERENCE_PATH]
+        inference_path = variant.name
+        logits, backend, config = backends.torch_logits(source, revision, variant.dtype)
     packs = graph is None and config.model_type == "distilbert"
-    batch_size = batch_size or (PACKED_ROWS if packs else BATCH_SIZES.get(inference_path, DEFAULT_BATCH_SIZE))
+    batch_size = batch_size or (PACKED_ROWS if packs else variant.batch_size)
 
     positions = getattr(config, "max_position_embeddings", None) or 512
     tokenizer_max = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else positions

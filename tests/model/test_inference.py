@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import torch
 
-from model.code import inference, passes
+from model.code import backends, inference, passes
 from model.source import hub_direct_dir
 from tests.model.served import p_positive
 from tests.support import ROOT
@@ -149,7 +149,7 @@ def test_other_encoders_run_padded_passes(tiny_model: Path, tmp_path: Path, monk
     AutoTokenizer.from_pretrained(tiny_model).save_pretrained(tmp_path)
     monkeypatch.setenv("SP_INFERENCE_PATH", "fp32")
     loaded = inference.model_fn(str(tmp_path))
-    assert not loaded.packs and loaded.batch_size == inference.DEFAULT_BATCH_SIZE
+    assert not loaded.packs and loaded.batch_size == backends.VARIANTS["fp32"].batch_size
     got = p_positive(loaded, TEXTS_OF_ALL_LENGTHS)
     assert got == pytest.approx(alone(loaded, TEXTS_OF_ALL_LENGTHS), abs=1e-5)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model.code import inference
+from model.code import backends, inference
 from model.packaging import __main__ as packaging_cli
 from model.packaging import graphs, onnx_export, openvino_export, parity, wheels
 from tests.model.served import TEXTS, load, p_positive
@@ -55,7 +55,7 @@ def test_pass_size_defaults_per_served_path(
 ) -> None:
     """64 texts per pass on openvino-int8 (make bench's sweep); the fp32 that serves when the graph is
     missing packs PACKED_ROWS rows per pass; SP_MAX_BATCH_SIZE overrides both."""
-    assert load(staged, "openvino-int8", monkeypatch).batch_size == inference.BATCH_SIZES["openvino-int8"] == 64
+    assert load(staged, "openvino-int8", monkeypatch).batch_size == backends.VARIANTS["openvino-int8"].batch_size == 64
     with caplog.at_level(logging.WARNING, logger="sentimentpulse.inference"):
         fallback = load(tiny_model, "openvino-int8", monkeypatch)
     assert (fallback.inference_path, fallback.batch_size) == ("fp32", inference.PACKED_ROWS)
