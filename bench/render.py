@@ -55,6 +55,12 @@ def _notes(result: BenchResult) -> list[str]:
                     s.name.removeprefix("predict_fn "), s.worst_case_s, threads, result.worst_case_tokens
                 ).describe()
             )
+    return notes + _serving_notes(result)
+
+
+def _serving_notes(result: BenchResult) -> list[str]:
+    """The served path against offline, the local stack's overhead and the Lambda package."""
+    notes: list[str] = []
     if result.served_vs_offline is not None:
         side = result.served_vs_offline
         rounds = ", ".join(

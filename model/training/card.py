@@ -25,7 +25,6 @@ def soup_line(record: dict[str, Any]) -> str:
 
 
 def render(record: dict[str, Any]) -> str:
-    hp = record["hyperparameters"]
     history = record["history"]
     best = max(history, key=lambda h: h["dev_accuracy"])
     lines = [
@@ -58,7 +57,12 @@ def render(record: dict[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {h['step']} | {h['epoch']} | {h['loss']:.4f} | {h['dev_accuracy'] * 100:.2f} % |" for h in history]
-    lines += [
+    return "\n".join(lines + provenance(record))
+
+
+def provenance(record: dict[str, Any]) -> list[str]:
+    """The card's second half: how to reproduce, the base encoder's hashes, the data, the settings."""
+    lines = [
         "",
         "Reproduce: `make train` (the command that wrote this card). Re-measure: `make eval`",
         "(accuracy, F1, confusion matrix through `model/code/inference.py`) on every inference path, with",
@@ -84,14 +88,14 @@ def render(record: dict[str, Any]) -> str:
     for name, info in record["data"].items():
         lines.append(f"| {name} | `{info['sha256']}` | {info['rows']} | {info['use']} |")
     lines += ["", "## Hyper-parameters", "", "| name | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in hp.items()]
+    lines += [f"| {k} | {v} |" for k, v in record["hyperparameters"].items()]
     versions = record["versions"]
     lines += [
         "",
         f"Versions: torch {versions['torch']}, transformers {versions['transformers']}, Python {versions['python']}.",
         "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def write_card(out: Path, record: dict[str, Any]) -> None:

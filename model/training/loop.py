@@ -99,6 +99,72 @@ def _save_atomic(obj: Any, path: Path) -> None:
     partial.replace(path)
 
 
+@dataclass
+class _Run:
+    """One fine-tuning run's moving parts, and the state its checkpoints carry."""
+
+    model: Any
+    hp: HyperParams
+    work: Path
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    steps_per_epoch: int
+    total: int
+    state: dict[str, Any]
+
+    def resume(self) -> None:
+        checkpoint = self.work / CHECKPOINT
+        if not checkpoint.is_file():
+            return
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["hyperparameters"] != asdict(self.hp):
+            raise ValueError(f"{checkpoint} was written with other hyper-parameters; delete {self.work} to start over")
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["torch_rng"])
+        self.state = saved["state"]
+        print(f"resuming from {checkpoint} at step {self.state['step']}/{self.total}", file=sys.stderr, flush=True)
+
+    def step(self, train: Encoded, batch: list[int], pad_id: int) -> float:
+        ids, mask = collate([train.sequences[i] for i in batch], pad_id)
+        target = torch.tensor([train.labels[i] for i in batch], dtype=torch.long)
+        loss = torch.nn.functional.cross_entropy(self.model(input_ids=ids, attention_mask=mask).logits, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.item())
+
+    def evaluate_and_checkpoint(self, step: int, loss: float, dev: Encoded, pad_id: int) -> None:
+        state, model = self.state, self.model
+        dev_acc = model_accuracy(model, dev, pad_id)
+        epoch = round(step / self.steps_per_epoch, 2)
+        state["history"].append({"step": step, "epoch": epoch, "loss": loss, "dev_accuracy": dev_acc})
+        if dev_acc > state["best_accuracy"]:
+            state.update(best_accuracy=dev_acc, best_step=step)
+            _save_atomic(model.state_dict(), self.work / BEST)
+        if self.hp.soup:
+            (self.work / SNAPSHOTS).mkdir(exist_ok=True)
+            _save_atomic(model.state_dict(), self.work / SNAPSHOTS / f"step-{step:06d}.pt")
+        state["step"] = step
+        saved = {
+            "hyperparameters": asdict(self.hp),
+            "model": model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "state": state,
+        }
+        _save_atomic(saved, self.work / CHECKPOINT)
+        tqdm.write(
+            f"step {step}/{self.total}: loss {loss:.4f}, dev accuracy {dev_acc * 100:.2f} % "
+            f"(best {state['best_accuracy'] * 100:.2f} % at step {state['best_step']})",
+            file=sys.stderr,
+        )
+
+
 def fine_tune(
     model: Any, train: Encoded, dev: Encoded, hp: HyperParams, pad_id: int, work: Path, stop_after: int | None = None
 ) -> dict[str, Any]:
@@ -109,87 +175,40 @@ def fine_tune(
     next call resumes there. When finished, the best dev state is loaded into ``model``.
     """
     work.mkdir(parents=True, exist_ok=True)
-    n_layers = int(model.config.num_hidden_layers)
     lengths = [len(s) for s in train.sequences]
     steps_per_epoch = math.ceil(len(lengths) / hp.batch_size)
     total = steps_per_epoch * hp.epochs
-    optimizer = make_optimizer(model, hp, n_layers)
+    optimizer = make_optimizer(model, hp, int(model.config.num_hidden_layers))
     scheduler = linear_schedule(optimizer, total, hp.warmup_fraction)
     state: dict[str, Any] = {"step": 0, "best_accuracy": -1.0, "best_step": 0, "history": [], "seconds": 0.0}
-
-    checkpoint = work / CHECKPOINT
-    if checkpoint.is_file():
-        saved = torch.load(checkpoint, weights_only=False)
-        if saved["hyperparameters"] != asdict(hp):
-            raise ValueError(f"{checkpoint} was written with other hyper-parameters; delete {work} to start over")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["torch_rng"])
-        state = saved["state"]
-        print(f"resuming from {checkpoint} at step {state['step']}/{total}", file=sys.stderr, flush=True)
-
-    def evaluate_and_checkpoint(step: int, loss: float) -> None:
-        dev_acc = model_accuracy(model, dev, pad_id)
-        state["history"].append(
-            {"step": step, "epoch": round(step / steps_per_epoch, 2), "loss": loss, "dev_accuracy": dev_acc}
-        )
-        if dev_acc > state["best_accuracy"]:
-            state.update(best_accuracy=dev_acc, best_step=step)
-            _save_atomic(model.state_dict(), work / BEST)
-        if hp.soup:
-            (work / SNAPSHOTS).mkdir(exist_ok=True)
-            _save_atomic(model.state_dict(), work / SNAPSHOTS / f"step-{step:06d}.pt")
-        state["step"] = step
-        _save_atomic(
-            {
-                "hyperparameters": asdict(hp),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "torch_rng": torch.get_rng_state(),
-                "state": state,
-            },
-            checkpoint,
-        )
-        tqdm.write(
-            f"step {step}/{total}: loss {loss:.4f}, dev accuracy {dev_acc * 100:.2f} % "
-            f"(best {state['best_accuracy'] * 100:.2f} % at step {state['best_step']})",
-            file=sys.stderr,
-        )
+    run = _Run(model, hp, work, optimizer, scheduler, steps_per_epoch, total, state)
+    run.resume()
 
     model.train()
-    bar = tqdm(total=total, initial=state["step"], desc="fine-tune", unit="step", file=sys.stderr)
-    step, running, count = state["step"], 0.0, 0
+    bar = tqdm(total=total, initial=run.state["step"], desc="fine-tune", unit="step", file=sys.stderr)
+    step, running, count = run.state["step"], 0.0, 0
     stop_at = step + stop_after if stop_after else total
-    started = time.perf_counter() - state["seconds"]
+    started = time.perf_counter() - run.state["seconds"]
     for epoch in range(step // steps_per_epoch, hp.epochs):
         batches = epoch_batches(lengths, hp.batch_size, hp.seed, epoch)
         for batch in batches[step - epoch * steps_per_epoch :]:
-            ids, mask = collate([train.sequences[i] for i in batch], pad_id)
-            target = torch.tensor([train.labels[i] for i in batch], dtype=torch.long)
-            loss = torch.nn.functional.cross_entropy(model(input_ids=ids, attention_mask=mask).logits, target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
+            loss = run.step(train, batch, pad_id)
             step += 1
-            running, count = running + loss.item(), count + 1
+            running, count = running + loss, count + 1
             bar.update(1)
             bar.set_postfix(epoch=epoch + 1, loss=f"{running / count:.4f}")
             if step % hp.eval_every == 0 or step in (total, stop_at):
-                state["seconds"] = time.perf_counter() - started
-                evaluate_and_checkpoint(step, running / count)
+                run.state["seconds"] = time.perf_counter() - started
+                run.evaluate_and_checkpoint(step, running / count, dev, pad_id)
                 running, count = 0.0, 0
             if step == stop_at < total:
                 bar.close()
-                return {**state, "finished": False}
+                return {**run.state, "finished": False}
     bar.close()
-    state["seconds"] = time.perf_counter() - started
+    run.state["seconds"] = time.perf_counter() - started
     model.load_state_dict(torch.load(work / BEST, weights_only=True))
     model.eval()
-    return {**state, "finished": True}
+    return {**run.state, "finished": True}
 
 
 def ranked_snapshots(history: list[dict[str, Any]], work: Path) -> list[tuple[int, float, Path]]:

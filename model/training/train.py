@@ -58,6 +58,32 @@ def save_fp16(model: Any, base_dir: Path, out: Path) -> None:
         (out / extra).unlink()
 
 
+def _record(hp: HyperParams, state: dict[str, Any], base_hashes: Any, shipped_accuracy: float) -> dict[str, Any]:
+    """The model card's record of the run: base encoder, hyper-parameters, history and accuracy, versions."""
+    base_record = {
+        "hub_id": base.HUB_ID,
+        "revision": base.HUB_REVISION,
+        "package": f"{base.PACKAGE}=={base.PACKAGE_VERSION}",
+        "sha256": base_hashes,
+    }
+    return {
+        "base": base_record,
+        "hyperparameters": asdict(hp),
+        "history": state["history"],
+        "total_steps": state["history"][-1]["step"],
+        "best_checkpoint_dev_accuracy": state["best_accuracy"],
+        "soup": state.get("soup"),
+        "dev_accuracy": state["soup"]["dev_accuracy"] if state.get("soup") else state["best_accuracy"],
+        "shipped_dev_accuracy": shipped_accuracy,
+        "training_seconds": round(state["seconds"], 1),
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "python": platform.python_version(),
+        },
+    }
+
+
 def train(
     data_dir: Path,
     out: Path,
@@ -101,33 +127,15 @@ def train(
     save_fp16(model, base_path, out)
     shipped = predict_labels(out, [e.text for e in dev_examples], "fp32")
     shipped_accuracy = sum(p == LABELS[e.label] for p, e in zip(shipped, dev_examples, strict=True)) / len(shipped)
-    record: dict[str, Any] = {
-        "base": {
-            "hub_id": base.HUB_ID,
-            "revision": base.HUB_REVISION,
-            "package": f"{base.PACKAGE}=={base.PACKAGE_VERSION}",
-            "sha256": base_hashes,
-        },
-        "hyperparameters": asdict(hp),
-        "history": state["history"],
-        "total_steps": state["history"][-1]["step"],
-        "best_checkpoint_dev_accuracy": state["best_accuracy"],
-        "soup": state.get("soup"),
-        "dev_accuracy": state["soup"]["dev_accuracy"] if state.get("soup") else state["best_accuracy"],
-        "shipped_dev_accuracy": shipped_accuracy,
+    record = {
+        **_record(hp, state, base_hashes, shipped_accuracy),
         "parameters": sum(p.numel() for p in model.parameters()),
-        "training_seconds": round(state["seconds"], 1),
         "wall_seconds_this_run": round(time.perf_counter() - started, 1),
         "machine": machine,
         "limit": limit,
         "data": {
             train_path.name: {"sha256": sha256_file(train_path), "rows": len(train_examples), "use": "training"},
             dev_path.name: {"sha256": sha256_file(dev_path), "rows": len(dev_examples), "use": "checkpoint selection"},
-        },
-        "versions": {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "python": platform.python_version(),
         },
     }
     card.write_record(out, record)
