@@ -33,9 +33,8 @@ T = TypeVar("T")
 
 class FairPool(Generic[T]):
     """Idle items handed out first come, first served: a returned item goes straight to the longest
-    waiting caller, and a new caller never takes it ahead of one already waiting. (``queue.SimpleQueue``
-    lets a new caller take an item back before the woken waiter does, so under load some requests
-    waited many turns: the local API's p99 at concurrency 32 was 4x its p50.)"""
+    waiting caller, and a new caller never takes it ahead of one already waiting (why not a plain queue:
+    docs/decisions/fair-pool.md)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
