@@ -10,42 +10,30 @@ at concurrency 1 and 8, per configuration, side by side in one run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.measure import build_full_size_model
-from devstack.client import percentile
+from devstack.client import percentile, timed_ms
 from devstack.dlc import DlcContainer, DlcError, free_mms_port
 from model.packaging.archive import build_archive
 from model.training.data import read_tsv
 
 BUILD = Path(__file__).resolve().parent.parent.parent / "build" / "bench"
 CONFIGS = ((1, 2), (2, 1), (2, 2))  # (workers, threads)
-
-
-def invoke(url: str, text: str) -> float:
-    body = json.dumps({"inputs": [text], "parameters": {"truncation": True, "max_total_tokens": 2048}}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - loopback
-        answer.read()
-        if answer.status != 200:
-            raise RuntimeError(f"{url} answered {answer.status}")
-    return (time.perf_counter() - started) * 1000
+PARAMETERS = {"truncation": True, "max_total_tokens": 2048}  # what the handler sends
 
 
 def run(url: str, texts: list[str], concurrency: int) -> tuple[float, float]:
     """(requests per second, p50 ms) for ``texts``, one per request, ``concurrency`` at a time."""
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        latencies = list(pool.map(lambda text: invoke(url, text), texts))
+        latencies = list(pool.map(lambda text: timed_ms(url, {"inputs": [text], "parameters": PARAMETERS}), texts))
     return len(texts) / (time.perf_counter() - started), percentile(latencies, 50)
 
 
