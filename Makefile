@@ -23,8 +23,8 @@ REGION ?= $(AWS_DEFAULT_REGION)
 TRANSFORMERS_VERSION ?= 4.51.3
 DEVICE ?= cpu
 STACK ?= sentimentpulse
-PATHS ?= fp32,bf16
-INFERENCE_PATH ?= fp32
+VARIANTS ?= fp32,bf16
+VARIANT ?= fp32
 PYTEST_ARGS ?=
 
 .PHONY: help install test test-unit test-integration test-docker lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench bench-docs bench-workers budget load overhead clean
@@ -64,7 +64,7 @@ test: install ## Run every test tier (unit, template, model, devstack, dlc, dock
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install ## Run the unit tier only (fast, no sockets)
-	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
 test-integration: install ## Run the tiers that start local servers: devstack, bench (quick), dlc (the DLC's real stack)
 	$(PY) -m pytest -m "devstack or bench or dlc" $(PYTEST_ARGS)
@@ -88,7 +88,7 @@ build: install ## sam build (python3.13 wheels, works with any local Python)
 
 deploy: install ## package-model -> sam build -> sam deploy (needs AWS credentials and BUCKET)
 	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<s3 bucket for model.tar.gz> (or run 'sam deploy --guided' for hub-direct mode)"; exit 2; }
-	$(PY) -m model.packaging package --model "$(MODEL)" --inference-path "$(INFERENCE_PATH)" --parity-data "$(DATA)/dev.tsv" --calibration-data "$(DATA)/train.tsv" --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
+	$(PY) -m model.packaging package --model "$(MODEL)" --variant "$(VARIANT)" --parity-data "$(DATA)/dev.tsv" --calibration-data "$(DATA)/train.tsv" --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
 	$(SAM) build
 	$(SAM) deploy --config-env "$(CONFIG_ENV)" --region "$(REGION)" --parameter-overrides $$($(PY) -m model.packaging overrides --samconfig samconfig.toml --config-env "$(CONFIG_ENV)" --image-uri "$$($(PY) -m model.packaging image-uri --region $(REGION) --transformers-version $(TRANSFORMERS_VERSION) --device $(DEVICE))")
 
@@ -106,8 +106,8 @@ lambda-image: install ## Build public.ecr.aws/lambda/python:3.13-x86_64 locally 
 sam-local: install ## Every event through sam local start-lambda + start-api in Docker, checked (table)
 	$(PY) -m devstack.sam_local --model "$(MODEL)"
 
-package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...; INFERENCE_PATH=bf16|onnx-fp32|onnx-int8|openvino-int8 must pass the parity gate on DATA/dev.tsv
-	$(PY) -m model.packaging package --model "$(MODEL)" --inference-path "$(INFERENCE_PATH)" --parity-data "$(DATA)/dev.tsv" --calibration-data "$(DATA)/train.tsv" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
+package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...; VARIANT=bf16|onnx-fp32|onnx-int8|openvino-int8 must pass the parity gate on DATA/dev.tsv
+	$(PY) -m model.packaging package --model "$(MODEL)" --variant "$(VARIANT)" --parity-data "$(DATA)/dev.tsv" --calibration-data "$(DATA)/train.tsv" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
 
 image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (REGION, TRANSFORMERS_VERSION, DEVICE)
 	$(PY) -m model.packaging image-uri --region "$(REGION)" --transformers-version "$(TRANSFORMERS_VERSION)" --device "$(DEVICE)"
@@ -115,8 +115,8 @@ image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (R
 train: $(VENV)/.installed ## Fine-tune the pinned encoder on DATA/train.tsv, select on DATA/dev.tsv (resumable)
 	$(PY) -m model.training.train --data "$(DATA)" --out model/embedded --work build/train-work
 
-eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA; PATHS (default fp32,bf16: parity)
-	$(PY) -m model.training.evaluate --model "$(MODEL)" --data "$(DATA)" --paths "$(PATHS)"
+eval: $(VENV)/.installed ## Accuracy, F1, confusion matrix of MODEL on DATA; VARIANTS (default fp32,bf16: parity)
+	$(PY) -m model.training.evaluate --model "$(MODEL)" --data "$(DATA)" --variants "$(VARIANTS)"
 
 $(PEER)/.installed: requirements-peer.txt
 	$(PYTHON) -m venv $(PEER)

@@ -21,11 +21,11 @@ from bench import budget, capacity, cold_import, measure, render, serving
 from bench.results import BenchResult, Setup
 from model.code import backends, inference
 from model.packaging import graphs, openvino_export
-from model.packaging.onnx_export import INT8_VARIANTS
+from model.packaging.onnx_export import INT8_RECIPES
 from model.training.data import read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SWEEP = ("fp32", graphs.describe("onnx-int8", INT8_VARIANTS[0]), graphs.describe("openvino-int8", INT8_VARIANTS[0]))
+SWEEP = ("fp32", graphs.describe("onnx-int8", INT8_RECIPES[0]), graphs.describe("openvino-int8", INT8_RECIPES[0]))
 
 
 def log(message: str) -> None:
@@ -41,8 +41,8 @@ def graph_models(model_dir: Path, tmp: Path, calibration: list[str]) -> dict[str
     """Setup label -> (model directory, inference path) for every graph make package-model can ship."""
     found = {"fp32": (model_dir, "fp32"), "bf16": (model_dir, "bf16")}
     for path in backends.GRAPHS:
-        log(f"graphs: building {path}{', every variant' if path in graphs.VARIANT_PATHS else ''}")
-        for number, variant in enumerate(graphs.variants(path)):
+        log(f"graphs: building {path}{', every variant' if path in graphs.RECIPE_SWEPT else ''}")
+        for number, variant in enumerate(graphs.recipes(path)):
             graph = graphs.stage(model_dir, tmp / f"{path}-{number}", path, variant, calibration)
             found[graphs.describe(path, variant)] = (graph.parent.parent, path)
     return found
@@ -65,7 +65,7 @@ def offline_setups(
         repeats = 5 if quick else 200
         runs = 1 if quick else 3
         setups.append(
-            measure.inference_path(directory, path, batch_texts, long_source, repeats, worst_case, label, runs)
+            measure.offline_variant(directory, path, batch_texts, long_source, repeats, worst_case, label, runs)
         )
     if not quick:  # the peer needs its own environment (make bench installs .venv-peer); not in CI
         log("peer: infinity-emb in .venv-peer, same model and sentences")
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=Path, required=True, help="SST-2 train.tsv (calibrates openvino-int8)")
     parser.add_argument("--config", type=Path, required=True, help="directory with the full-size config + tokenizer")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="where the results go")
-    parser.add_argument("--path", choices=inference.INFERENCE_PATHS, default="fp32", help="path for server/stack runs")
+    parser.add_argument("--path", choices=inference.VARIANT_NAMES, default="fp32", help="path for server/stack runs")
     parser.add_argument("--quick", action="store_true", help="CI smoke mode: tiny sizes, no timing claims")
     args = parser.parse_args(argv)
     for needed in (args.data, args.train, args.config / "config.json"):

@@ -70,7 +70,7 @@ def worst_case_texts(sentences: list[str], tokens: int, max_length: int = 512) -
     return [" ".join(sentences[i * 50 : i * 50 + 60])[:4900] for i in range(tokens // max_length)]
 
 
-def inference_path(
+def offline_variant(
     model_dir: Path,
     path: str,
     texts: list[str],
@@ -82,12 +82,12 @@ def inference_path(
 ) -> Setup:
     """Throughput over ``texts`` (the median of ``runs``, after one untimed run), single-request latency
     (seed sentence, 128 tokens) and the time of the ``worst_case`` request (best of two) on one path."""
-    os.environ["SP_INFERENCE_PATH"] = path
+    os.environ["SP_INFERENCE_VARIANT"] = path
     started = time.perf_counter()
     loaded = inference.model_fn(str(model_dir))
     cold_start = time.perf_counter() - started
-    if loaded.inference_path != path:
-        raise RuntimeError(f"{path} fell back to {loaded.inference_path} (see the log): not measured")
+    if loaded.variant != path:
+        raise RuntimeError(f"{path} fell back to {loaded.variant} (see the log): not measured")
     predict_all(loaded, texts)  # warm up: every pass shape once (OpenVINO prepares kernels per new shape)
     ids = loaded.tokenizer(long_source, truncation=True, max_length=128)["input_ids"]
     text_128 = loaded.tokenizer.decode(ids[1:-1])
@@ -127,7 +127,7 @@ def gemm_int8_gops(size: int = 2048, repeats: int = 10) -> float:
 def batch_sweep(model_dir: Path, path: str, texts: list[str], quick: bool) -> tuple[str, dict[int, float]]:
     """Sentences/s of ``predict_fn`` over ``texts`` for each SP_MAX_BATCH_SIZE, and what it counts:
     texts per forward pass, or packed rows where the model packs (``passes.pack_rows``)."""
-    os.environ["SP_INFERENCE_PATH"] = path
+    os.environ["SP_INFERENCE_VARIANT"] = path
     loaded = inference.model_fn(str(model_dir))
     predict_all(loaded, texts[:64])
     sizes = (PACKED_ROWS if loaded.packs else BATCH_SIZES)[: 2 if quick else None]

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         environment = {
             "SAGEMAKER_MODEL_SERVER_WORKERS": str(workers),
             "SP_NUM_THREADS": str(threads),
-            "SP_INFERENCE_PATH": "fp32",
+            "SP_INFERENCE_VARIANT": "fp32",
         }
         with tempfile.TemporaryDirectory(prefix="mms-workers-") as tmp, open(Path(tmp) / "log", "wb") as log:
             container = DlcContainer(

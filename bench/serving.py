@@ -67,7 +67,7 @@ def served_vs_offline(model_dir: Path, model_url: str, texts: list[str], rounds:
 def server_and_stack(
     model_dir: Path, path: str, texts: list[str], quick: bool
 ) -> tuple[list[ServerPoint], ServedVsOffline, StackOverhead]:
-    os.environ["SP_INFERENCE_PATH"] = path
+    os.environ["SP_INFERENCE_VARIANT"] = path
     with open(os.devnull, "wb") as devnull:
         stack = LocalStack(
             model=str(model_dir), api_port=free_port(), model_port=free_port(), concurrency=2, log=devnull

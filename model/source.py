@@ -12,7 +12,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from model.code.inference import CODE_MODULES
+from model.code.files import MODULES
 from model.digest import sha256_bytes, sha256_file
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -69,7 +69,7 @@ def hub_direct_dir() -> Path:
     """What a hub-direct endpoint's /opt/ml/model holds: code/ only (the stack's code-only archive).
     The weights then come from HF_MODEL_ID, read by ``inference.model_fn`` as on the endpoint.
     """
-    files = [CODE_DIR / name for name in CODE_MODULES]
+    files = [CODE_DIR / name for name in MODULES]
     key = sha256_bytes(b"".join(f.name.encode() + b"\0" + f.read_bytes() for f in files))
     target = EXTRACT_ROOT / f"code-{key}"
     if not (target / "code" / "inference.py").is_file():

@@ -25,7 +25,7 @@ from tests.support import Http, event_names, load_event, request_corpus
 CANARY, CASES = request_corpus()
 HTTP_CASES = [c for c in CASES if not c.get("event_only")]
 ENDPOINT = "sentimentpulse-local"
-BROKEN_INFERENCE_PATH = "no-such-variant"  # SP_INFERENCE_PATH that makes model_fn raise
+BROKEN_VARIANT = "no-such-variant"  # SP_INFERENCE_VARIANT that makes model_fn raise
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +158,6 @@ def test_failed_model_load_stays_healthy_and_answers_every_call_with_its_message
         with pytest.raises(ClientError) as raised:
             client.invoke_endpoint(EndpointName=ENDPOINT, ContentType="application/json", Body=_json({"inputs": ["x"]}))
         status, message = container_message(raised.value)
-        assert status == 400 and message.startswith("SP_INFERENCE_PATH must be one of"), message
+        assert status == 400 and message.startswith("SP_INFERENCE_VARIANT must be one of"), message
     status, _, body = broken_api.post_json("/predict", {"text": SEED})
     assert (status, body["error"]["code"]) == (502, "MODEL_ERROR")

@@ -1,7 +1,7 @@
 """What computes the logits of a call's forward passes: PyTorch (padded or packed passes), ONNX
 Runtime or OpenVINO (padded passes, on the graph ``make package-model`` wrote).
 
-Ships beside ``inference.py`` in ``code/``; onnxruntime and openvino are imported only on their paths
+Ships beside ``inference.py`` in ``code/``; onnxruntime and openvino are imported only on their variants
 (installed from the wheels the archive ships).
 """
 
@@ -31,22 +31,22 @@ Logits = Callable[[list[Any]], list[torch.Tensor]]  # the logits of each pass (B
 log = logging.getLogger("sentimentpulse.inference")
 
 
-def graph_name(inference_path: str) -> str:
+def graph_name(variant: str) -> str:
     """``onnx-int8`` -> ``onnx/model-int8.onnx``: where ``make package-model`` writes the path's graph."""
-    return GRAPHS[inference_path][0]
+    return GRAPHS[variant][0]
 
 
-def find_graph(model_dir: str, inference_path: str) -> str | None:
-    """The graph for ``inference_path`` when it and its runtime are both there; else None, logged."""
-    graph = os.path.join(model_dir, graph_name(inference_path))
-    runtime = GRAPHS[inference_path][1]
+def find_graph(model_dir: str, variant: str) -> str | None:
+    """The graph for ``variant`` when it and its runtime are both there; else None, logged."""
+    graph = os.path.join(model_dir, graph_name(variant))
+    runtime = GRAPHS[variant][1]
     if not os.path.isfile(graph):
-        log.warning("SP_INFERENCE_PATH=%s but %s is missing: serving with PyTorch fp32", inference_path, graph)
+        log.warning("SP_INFERENCE_VARIANT=%s but %s is missing: serving with PyTorch fp32", variant, graph)
         return None
     try:
         importlib.import_module(runtime)
     except ImportError:
-        log.warning("SP_INFERENCE_PATH=%s but %s is not installed: serving with PyTorch fp32", inference_path, runtime)
+        log.warning("SP_INFERENCE_VARIANT=%s but %s is not installed: serving with PyTorch fp32", variant, runtime)
         return None
     return graph
 
@@ -136,7 +136,7 @@ def _feeds(batch: Batch) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Variant:
-    """One way ``inference.py`` can compute (``SP_INFERENCE_PATH``): adding one is an entry here, its
+    """One way ``inference.py`` can compute (``SP_INFERENCE_VARIANT``): adding one is an entry here, its
     loader, and its export in model/packaging (for a graph)."""
 
     name: str

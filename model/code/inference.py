@@ -1,43 +1,11 @@
-"""SageMaker Hugging Face inference toolkit hooks for SentimentPulse.
+"""SageMaker Hugging Face inference toolkit hooks (``model_fn / input_fn / predict_fn / output_fn``).
 
-This file ships as ``code/inference.py`` inside ``model.tar.gz``, with the two modules it imports
-beside it (``backends.py``: what computes the logits; ``passes.py``: how texts become forward
-passes), and runs unchanged in the Hugging Face PyTorch inference DLC (transformers 4.51 / 5.x,
-torch 2.6+, Python 3.12), which puts ``code/`` on ``sys.path`` and imports ``inference``, and in the
-project's local model server, which imports ``model.code.inference``. They import only the standard
-library, torch and transformers, plus onnxruntime on the onnx-* paths and openvino on openvino-int8
-(installed from the wheels the archive ships).
-
-Wire format (the toolkit's): request ``{"inputs": str | [str], "parameters": {...}}``, response
-``[{"label": str, "score": float}, ...]`` with one entry per input, in input order.
-
-Errors: the toolkit answers 400 for *every* exception raised here, so messages start with a code
-that tells the caller what happened: ``SP_BAD_INPUT:`` (the request is wrong) or
-``SP_MODEL_FAILURE:`` (the model failed). The Lambda maps the first to 422 (413 for the token
-budget below) and the rest to 502.
-
-Compute budget: ``parameters.max_total_tokens`` (optional, sent by the Lambda from its public
-contract) caps the tokens one request may make the model compute, counted after truncation. A
-request over it is refused before any forward pass with ``SP_BAD_INPUT: SP_TOKEN_BUDGET: ...``.
-
-Weights: the archive root (packaged mode). A hub-direct endpoint's archive holds only ``code/``;
-then ``HF_MODEL_ID`` (at ``HF_MODEL_REVISION``) names the weights, as the toolkit's own loader reads
-them. The toolkit usually downloads them first and passes that directory; either way this
-``model_fn`` loads them.
-
-Settings (environment, read once by ``model_fn``):
-  HF_MODEL_ID, HF_MODEL_REVISION  hub-direct mode only (see above)
-  SP_INFERENCE_PATH  a variant of ``backends.VARIANTS``: fp32 (default, PyTorch) | bf16 (PyTorch in
-                     bfloat16: fast only on CPUs with AVX512-BF16 or AMX) | onnx-fp32 | onnx-int8 |
-                     openvino-int8 (ONNX Runtime or OpenVINO on the graph ``make package-model`` wrote;
-                     without that file or without its runtime, PyTorch fp32 serves and the log says why)
-  SP_OPENVINO_PRECISION  openvino-int8's precision for what is not int8: unset (OpenVINO's choice:
-                     bf16 on CPUs with AVX512-BF16 or AMX, else f32) | f32 | bf16
-  SP_MAX_BATCH_SIZE  texts per forward pass, default the variant's ``batch_size``; where
-                     PyTorch serves DistilBERT, packed rows of PACK_WIDTH tokens (default PACKED_ROWS)
-  SP_NUM_THREADS     intra-op threads, default: the CPUs this process may run on divided among the model
-                     server's workers (SAGEMAKER_MODEL_SERVER_WORKERS, which the template sets; unset: 1),
-                     so that workers x threads = CPUs
+Ships as ``code/inference.py`` in ``model.tar.gz`` with the modules of ``files.MODULES`` beside it. The
+Hugging Face DLC imports it as the top-level module ``inference``; the local model server imports
+``model.code.inference``. Standard library, torch and transformers only (a graph variant's runtime
+comes from the wheels the archive ships). Wire format: the toolkit's ``{"inputs": str | [str],
+"parameters": {...}}`` in, one ``{"label", "score"}`` per input out. Error codes: README, "How
+inference.py reports errors". Settings: ``Settings`` below, read once by ``model_fn``.
 """
 
 from __future__ import annotations
@@ -47,6 +15,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,21 +23,21 @@ import torch
 from transformers import AutoConfig, AutoTokenizer
 
 if __package__:  # the project imports model.code.inference
-    from . import backends, passes
+    from . import backends, files, passes
 else:  # the DLC puts code/ on sys.path and imports this file as the top-level module "inference"
     import backends  # type: ignore[no-redef]
+    import files  # type: ignore[no-redef]
     import passes  # type: ignore[no-redef]
 
 BAD_INPUT = "SP_BAD_INPUT"
 MODEL_FAILURE = "SP_MODEL_FAILURE"
 OVER_BUDGET = "SP_TOKEN_BUDGET"
-INFERENCE_PATHS = tuple(backends.VARIANTS)
 PACKED_ROWS = 16  # packed rows of PACK_WIDTH tokens per pass (make bench: flat from 8 to 64 rows)
 # fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
 # ships them only after its parity gate against fp32 on dev (README, Packaging).
-DEFAULT_INFERENCE_PATH = "fp32"
+DEFAULT_VARIANT = "fp32"
+VARIANT_NAMES = tuple(backends.VARIANTS)
 JSON = "application/json"
-CODE_MODULES = ("inference.py", "backends.py", "passes.py")  # code/ in the archive (packaging/tarball.py)
 
 log = logging.getLogger("sentimentpulse.inference")
 
@@ -103,13 +72,13 @@ class LoadedModel:
     id2label: dict[int, str]
     max_length: int
     batch_size: int
-    inference_path: str
+    variant: str
     load_seconds: float
     packs: bool = False  # passes are Packed, not padded Batches
 
 
-def _env_int(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name, "").strip()
+def _env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
@@ -128,27 +97,46 @@ def _host_threads() -> int:
         return os.cpu_count() or 1
 
 
-def default_threads() -> int:
-    """The CPUs shared out among the model server's workers: workers x threads = CPUs."""
-    cpus = _host_threads()
-    workers = _env_int("SAGEMAKER_MODEL_SERVER_WORKERS", 1, 1, 512)
-    return max(1, cpus // workers)
+@dataclass(frozen=True)
+class Settings:
+    """The model container's environment, checked once by ``model_fn`` (a bad value fails the load)."""
 
+    variant: str  # SP_INFERENCE_VARIANT: a name in backends.VARIANTS (default fp32; a graph variant
+    # whose graph or runtime is missing serves as fp32, logged)
+    batch_size: int  # SP_MAX_BATCH_SIZE: per forward pass; 0 = the variant's (packed rows where PyTorch packs)
+    threads: int  # SP_NUM_THREADS: intra-op threads; default CPUs // SAGEMAKER_MODEL_SERVER_WORKERS
+    hub_id: str  # HF_MODEL_ID: the weights when the archive holds none (hub-direct mode)
+    hub_revision: str | None  # HF_MODEL_REVISION: the commit of HF_MODEL_ID
+    # SP_OPENVINO_PRECISION (openvino-int8 only) is read where it is used: backends.openvino_logits.
 
-def _weights(model_dir: str) -> tuple[str, str | None]:
-    """(source, revision): the archive root when it holds a model, else HF_MODEL_ID at HF_MODEL_REVISION."""
-    if os.path.isfile(os.path.join(model_dir, "config.json")):
-        return model_dir, None
-    hub_id = os.environ.get("HF_MODEL_ID", "").strip()
-    if not hub_id:
-        raise ValueError(f"{model_dir} holds no config.json and HF_MODEL_ID is not set: no weights to load")
-    return hub_id, os.environ.get("HF_MODEL_REVISION", "").strip() or None
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        variant = env.get("SP_INFERENCE_VARIANT", "").strip() or DEFAULT_VARIANT
+        if variant not in backends.VARIANTS:
+            raise ValueError(f"SP_INFERENCE_VARIANT must be one of {VARIANT_NAMES}, got {variant!r}")
+        workers = _env_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", 1, 1, 512)
+        return cls(
+            variant=variant,
+            batch_size=_env_int(env, "SP_MAX_BATCH_SIZE", 0, 1, 1024),
+            threads=_env_int(env, "SP_NUM_THREADS", max(1, _host_threads() // workers), 1, 512),
+            hub_id=env.get("HF_MODEL_ID", "").strip(),
+            hub_revision=env.get("HF_MODEL_REVISION", "").strip() or None,
+        )
+
+    def weights(self, model_dir: str) -> tuple[str, str | None]:
+        """(source, revision): the archive root when it holds a model, else HF_MODEL_ID at HF_MODEL_REVISION."""
+        if os.path.isfile(os.path.join(model_dir, "config.json")):
+            return model_dir, None
+        if not self.hub_id:
+            raise ValueError(f"{model_dir} holds no config.json and HF_MODEL_ID is not set: no weights to load")
+        return self.hub_id, self.hub_revision
 
 
 def code_digest() -> str:
     """sha256 over code/'s modules, logged at load: which code an endpoint runs."""
     digest = hashlib.sha256()
-    for name in CODE_MODULES:
+    for name in files.MODULES:
         with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
@@ -157,27 +145,21 @@ def code_digest() -> str:
 def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     """Load tokenizer and model from ``model_dir`` (the extracted archive root) or from HF_MODEL_ID."""
     started = time.perf_counter()
-    inference_path = os.environ.get("SP_INFERENCE_PATH", "").strip() or DEFAULT_INFERENCE_PATH
-    if inference_path not in INFERENCE_PATHS:
-        raise ValueError(f"SP_INFERENCE_PATH must be one of {INFERENCE_PATHS}, got {inference_path!r}")
-    batch_size = _env_int("SP_MAX_BATCH_SIZE", 0, 1, 1024)  # checked now; 0: the served variant's default
+    settings = Settings.from_env()
+    torch.set_num_threads(settings.threads)
 
-    threads = _env_int("SP_NUM_THREADS", default_threads(), 1, 512)
-    torch.set_num_threads(threads)
-
-    source, revision = _weights(model_dir)
+    source, revision = settings.weights(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-    variant = backends.VARIANTS[inference_path]
-    graph = backends.find_graph(model_dir, inference_path) if variant.load_graph is not None else None
+    variant = backends.VARIANTS[settings.variant]
+    graph = backends.find_graph(model_dir, variant.name) if variant.load_graph is not None else None
     if graph is not None and variant.load_graph is not None:
-        logits, backend = variant.load_graph(graph, threads)
+        logits, backend = variant.load_graph(graph, settings.threads)
         config = AutoConfig.from_pretrained(source, revision=revision)
     else:  # a PyTorch variant, or a graph variant whose graph or runtime is missing: PyTorch fp32
-        variant = variant if variant.load_graph is None else backends.VARIANTS[DEFAULT_INFERENCE_PATH]
-        inference_path = variant.name
+        variant = variant if variant.load_graph is None else backends.VARIANTS[DEFAULT_VARIANT]
         logits, backend, config = backends.torch_logits(source, revision, variant.dtype)
     packs = graph is None and config.model_type == "distilbert"
-    batch_size = batch_size or (PACKED_ROWS if packs else variant.batch_size)
+    batch_size = settings.batch_size or (PACKED_ROWS if packs else variant.batch_size)
 
     positions = getattr(config, "max_position_embeddings", None) or 512
     tokenizer_max = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else positions
@@ -189,19 +171,19 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
         id2label=id2label,
         max_length=min(positions, tokenizer_max),
         batch_size=batch_size,
-        inference_path=inference_path,
+        variant=variant.name,
         load_seconds=0.0,
         packs=packs,
     )
     _forward(loaded, encode(loaded, ["warm up"]))  # first-call allocations happen at load, not on a request
     loaded.load_seconds = time.perf_counter() - started
     log.info(
-        "model loaded: code sha256=%s weights=%s%s path=%s max_length=%d batch_size=%d packed=%s "
+        "model loaded: code sha256=%s weights=%s%s variant=%s max_length=%d batch_size=%d packed=%s "
         "threads=%d labels=%s in %.2fs",
         code_digest(),
         source,
         f"@{revision}" if revision else "",
-        inference_path,
+        variant.name,
         loaded.max_length,
         batch_size,
         "yes" if loaded.packs else "no",

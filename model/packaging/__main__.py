@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.code.backends import GRAPHS
-from model.code.inference import DEFAULT_INFERENCE_PATH, INFERENCE_PATHS
+from model.code.inference import DEFAULT_VARIANT, VARIANT_NAMES
 from model.packaging import graphs, openvino_export, parity, wheels
 from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
@@ -29,30 +29,28 @@ def cmd_package(args: argparse.Namespace) -> int:
     if not source.exists() and HUB_ID.match(args.model):
         source = fetch_from_hub(args.model, args.revision)
     validate_model_dir(source, load=not args.no_load_check)
-    if args.inference_path != REFERENCE and args.parity_data is None:
+    if args.variant != REFERENCE and args.parity_data is None:
         print(
-            f"error: --inference-path {args.inference_path} needs --parity-data (SST-2 dev.tsv): "
+            f"error: --variant {args.variant} needs --parity-data (SST-2 dev.tsv): "
             "a path other than fp32 ships only after the parity gate",
             file=sys.stderr,
         )
         return 2
-    if args.inference_path == openvino_export.PATH and args.calibration_data is None:
+    if args.variant == openvino_export.PATH and args.calibration_data is None:
         print(
-            f"error: --inference-path {args.inference_path} needs --calibration-data (SST-2 train.tsv): "
+            f"error: --variant {args.variant} needs --calibration-data (SST-2 train.tsv): "
             "its static int8 quantization is calibrated on those sentences",
             file=sys.stderr,
         )
         return 2
-    calibration = calibration_texts(args.calibration_data) if args.inference_path == openvino_export.PATH else []
+    calibration = calibration_texts(args.calibration_data) if args.variant == openvino_export.PATH else []
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = gated_model_dir(source, args.inference_path, args.parity_data, Path(tmp), calibration)
+        model_dir = gated_model_dir(source, args.variant, args.parity_data, Path(tmp), calibration)
         if model_dir is None:
             older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
-            print(f"error: {args.inference_path} failed the parity gate; no archive written{older}", file=sys.stderr)
+            print(f"error: {args.variant} failed the parity gate; no archive written{older}", file=sys.stderr)
             return 1
-        extra = (
-            runtime_entries(Path(tmp), args.inference_path, args.dlc_python) if args.inference_path in GRAPHS else []
-        )
+        extra = runtime_entries(Path(tmp), args.variant, args.dlc_python) if args.variant in GRAPHS else []
         sha256 = build_archive(model_dir, args.out, extra=extra)
     code_out = args.out.with_name("code.tar.gz")
     code_sha256 = build_code_archive(code_out)
@@ -65,9 +63,9 @@ def cmd_package(args: argparse.Namespace) -> int:
     print(f"s3:      {uri}")
     if args.samconfig:
         set_override(args.samconfig, args.config_env, "ModelDataUrl", uri)
-        set_override(args.samconfig, args.config_env, "InferenceFastPath", args.inference_path)
+        set_override(args.samconfig, args.config_env, "InferenceVariant", args.variant)
         print(
-            f"samconfig: set ModelDataUrl and InferenceFastPath={args.inference_path} "
+            f"samconfig: set ModelDataUrl and InferenceVariant={args.variant} "
             f"in [{args.config_env}.deploy.parameters] of {args.samconfig}"
         )
     print(f"deploy:  sam build && sam deploy --config-env {args.config_env}")
@@ -85,11 +83,11 @@ def gated_model_dir(
     """The model directory to archive for ``path``, or None when no form of it passes the parity gate.
 
     fp32 ships as it is. bf16 and onnx-fp32 are gated as they are; onnx-int8 and openvino-int8 are
-    built in each of ``onnx_export.INT8_VARIANTS``, fastest first, and the first that passes ships."""
+    built in each of ``onnx_export.INT8_RECIPES``, fastest first, and the first that passes ships."""
     if path == REFERENCE:
         return source
     assert parity_data is not None
-    for number, variant in enumerate(graphs.variants(path)):
+    for number, variant in enumerate(graphs.recipes(path)):
         model_dir = source
         if path in GRAPHS:
             runtime = GRAPHS[path][1]
@@ -153,11 +151,11 @@ def parser() -> argparse.ArgumentParser:
     pkg.add_argument("--samconfig", type=Path, help="samconfig.toml to receive ModelDataUrl=<s3 uri>")
     pkg.add_argument("--config-env", default="default", help="samconfig environment to update (default: default)")
     pkg.add_argument(
-        "--inference-path",
-        choices=INFERENCE_PATHS,
-        default=DEFAULT_INFERENCE_PATH,
-        help=f"SP_INFERENCE_PATH the endpoint will use, written to samconfig as InferenceFastPath "
-        f"(default: {DEFAULT_INFERENCE_PATH}); any other path must pass the parity gate on --parity-data",
+        "--variant",
+        choices=VARIANT_NAMES,
+        default=DEFAULT_VARIANT,
+        help=f"SP_INFERENCE_VARIANT the endpoint will use, written to samconfig as InferenceVariant "
+        f"(default: {DEFAULT_VARIANT}); any other path must pass the parity gate on --parity-data",
     )
     pkg.add_argument(
         "--parity-data", type=Path, help="SST-2 TSV (dev.tsv) for the parity gate of a path other than fp32"

@@ -1,7 +1,7 @@
-"""A model directory staged for a graph path: the Hugging Face files linked, plus the graph built.
+"""A model directory staged for a graph variant: the Hugging Face files linked, plus the graph built.
 
 onnx-fp32 and onnx-int8 come from ``onnx_export``, openvino-int8 from ``openvino_export``. The int8
-paths are built in the variants of ``onnx_export.INT8_VARIANTS``, fastest first; the packaging step
+variants are built in each recipe of ``onnx_export.INT8_RECIPES``, fastest first; the packaging step
 gates them in that order and ships the first that passes.
 """
 
@@ -12,26 +12,26 @@ from pathlib import Path
 
 from model.code import backends
 from model.packaging import onnx_export, openvino_export
-from model.packaging.onnx_export import INT8_VARIANTS, Int8Variant
+from model.packaging.onnx_export import INT8_RECIPES, Int8Recipe
 
-VARIANT_PATHS = ("onnx-int8", "openvino-int8")  # the paths built in each of INT8_VARIANTS
-
-
-def variants(path: str) -> tuple[Int8Variant, ...]:
-    """The forms of ``path`` to try, fastest first (one for a path without variants)."""
-    return INT8_VARIANTS if path in VARIANT_PATHS else INT8_VARIANTS[:1]
+RECIPE_SWEPT = ("onnx-int8", "openvino-int8")  # the variants built in each of INT8_RECIPES
 
 
-def describe(path: str, variant: Int8Variant) -> str:
-    """``onnx-int8 (every layer int8)``; a path without variants is named alone."""
-    return f"{path} ({variant.label})" if path in VARIANT_PATHS else path
+def recipes(path: str) -> tuple[Int8Recipe, ...]:
+    """The int8 recipes to try for variant ``path``, fastest first (one for a variant without recipes)."""
+    return INT8_RECIPES if path in RECIPE_SWEPT else INT8_RECIPES[:1]
+
+
+def describe(path: str, variant: Int8Recipe) -> str:
+    """``onnx-int8 (every layer int8)``; a variant without recipes is named alone."""
+    return f"{path} ({variant.label})" if path in RECIPE_SWEPT else path
 
 
 def stage(
     model_dir: Path,
     stage_dir: Path,
     path: str,
-    variant: Int8Variant = INT8_VARIANTS[0],
+    variant: Int8Recipe = INT8_RECIPES[0],
     calibration: Sequence[str] = (),
 ) -> Path:
     """A model directory for ``path``: links to ``model_dir``'s files plus the graph; returns the graph.

@@ -3,7 +3,7 @@
 ``onnx-fp32`` is the exported graph as it is. ``onnx-int8`` is ONNX Runtime's dynamic int8
 quantization (int8 weights per output channel, activations quantized per call) of the Linear layers;
 the attention products (both operands are activations) always stay fp32. It comes in the variants of
-``INT8_VARIANTS``, fastest first: every layer in int8; the feed-forward Linears of the first half of
+``INT8_RECIPES``, fastest first: every layer in int8; the feed-forward Linears of the first half of
 the encoder's layers kept in fp32; the whole first half kept in fp32. The packaging step gates them
 in that order and ships the first that passes. Why those: on the embedded model, ranking every
 Linear alone on 2,000 train.tsv sentences by mean |delta P| put the early layers' feed-forward
@@ -29,16 +29,16 @@ from model.code import backends
 
 
 @dataclass(frozen=True)
-class Int8Variant:
+class Int8Recipe:
     label: str
     fp32_layers: float  # fraction of the encoder's leading layers (rounded up) with Linears kept fp32
     feed_forward_only: bool = False  # in those layers, keep only the feed-forward Linears fp32
 
 
-INT8_VARIANTS = (  # fastest first
-    Int8Variant("every layer int8", 0.0),
-    Int8Variant("feed-forward of the first half of the layers fp32", 0.5, feed_forward_only=True),
-    Int8Variant("first half of the layers fp32", 0.5),
+INT8_RECIPES = (  # fastest first
+    Int8Recipe("every layer int8", 0.0),
+    Int8Recipe("feed-forward of the first half of the layers fp32", 0.5, feed_forward_only=True),
+    Int8Recipe("first half of the layers fp32", 0.5),
 )
 OPSET = 17
 _LAYER = re.compile(r"layer\.(\d+)[./]")
@@ -84,7 +84,7 @@ def export(model_dir: Path, out: Path) -> Path:
     return out
 
 
-def kept_in_fp32(graph: Path, variant: Int8Variant, products: bool = True) -> list[str]:
+def kept_in_fp32(graph: Path, variant: Int8Recipe, products: bool = True) -> list[str]:
     """MatMul nodes int8 leaves alone: activation x activation products (unless ``products`` is False),
     and the MatMuls (or only the feed-forward ones) of the leading ``variant.fp32_layers`` fraction of
     the encoder's layers."""
@@ -107,7 +107,7 @@ def kept_in_fp32(graph: Path, variant: Int8Variant, products: bool = True) -> li
     return kept
 
 
-def build(model_dir: Path, stage: Path, path: str, variant: Int8Variant = INT8_VARIANTS[0]) -> Path:
+def build(model_dir: Path, stage: Path, path: str, variant: Int8Recipe = INT8_RECIPES[0]) -> Path:
     """Write the graph for ``path`` (onnx-fp32, or onnx-int8 as ``variant``) under ``stage``; returns its file."""
     target = stage / graph_name(path)
     if path == "onnx-fp32":

@@ -4,7 +4,7 @@ Where onnx-int8 quantizes activations on every call, openvino-int8 fixes their s
 from ``CALIBRATION_SENTENCES`` train.tsv sentences (a fixed sample). NNCF's transformer mode applies
 SmoothQuant (moves activation outliers into the weights) and leaves softmax and layer norm in float;
 OpenVINO runs what stays float in bf16 on CPUs with AVX512-BF16 or AMX, else in f32
-(``SP_OPENVINO_PRECISION`` overrides). The variants are ``onnx_export.INT8_VARIANTS``: the Linears
+(``SP_OPENVINO_PRECISION`` overrides). The variants are ``onnx_export.INT8_RECIPES``: the Linears
 those keep in fp32 are left out of quantization here too. The graph is exported to ONNX first
 (``onnx_export.export``), so both runtimes start from the same graph; it ships as
 ``openvino/model-int8.xml`` and ``.bin``.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from model.code import backends
 from model.packaging import onnx_export
-from model.packaging.onnx_export import Int8Variant
+from model.packaging.onnx_export import Int8Recipe
 
 CALIBRATION_SENTENCES = 300
 SEED = 0
@@ -33,7 +33,7 @@ def calibration_sample(texts: Sequence[str], count: int = CALIBRATION_SENTENCES)
     return random.Random(SEED).sample(list(texts), min(count, len(texts)))
 
 
-def build(model_dir: Path, stage: Path, variant: Int8Variant, calibration: Sequence[str]) -> Path:
+def build(model_dir: Path, stage: Path, variant: Int8Recipe, calibration: Sequence[str]) -> Path:
     """Write ``openvino/model-int8.xml`` (and ``.bin``) under ``stage`` as ``variant``; returns the .xml."""
     if not calibration:
         raise ValueError(f"{PATH} needs calibration sentences (train.tsv) for its static quantization")

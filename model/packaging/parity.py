@@ -1,6 +1,6 @@
 """The parity gate: an inference path other than fp32 ships only if it answers like fp32.
 
-Both paths run through ``model/code/inference.py`` on an SST-2 style TSV (``dev.tsv``). The gate
+Both variants run through ``model/code/inference.py`` on an SST-2 style TSV (``dev.tsv``). The gate
 passes when labels agree on at least 99.5 % of the sentences and accuracy drops by at most 0.3
 points; the largest change of P(POSITIVE) is reported as well.
 
@@ -79,8 +79,8 @@ def compare(path: str, gold: list[str], reference: list[dict[str, Any]], candida
 
 
 def served_precision(loaded: inference.LoadedModel) -> str | None:
-    """What OpenVINO runs the float parts of openvino-int8 in (``bf16`` or ``f32``); None for other paths."""
-    if loaded.inference_path != "openvino-int8":
+    """What OpenVINO runs the float parts of openvino-int8 in (``bf16`` or ``f32``); None for other variants."""
+    if loaded.variant != "openvino-int8":
         return None
     return str(loaded.backend.get_property("INFERENCE_PRECISION_HINT").get_type_name())
 

@@ -15,9 +15,9 @@ import tarfile
 from pathlib import Path
 from typing import BinaryIO
 
+from model.code.files import CODE_FILES
+
 CODE_DIR = Path(__file__).resolve().parent.parent / "code"
-# What the DLC imports from code/ (inference.py and the modules beside it), and pip's requirements.
-CODE_FILES = ("inference.py", "backends.py", "passes.py", "requirements.txt")
 
 
 def _info(name: str, size: int, is_dir: bool = False) -> tarfile.TarInfo:

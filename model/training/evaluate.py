@@ -1,7 +1,7 @@
 """Evaluate any model the server can load, through the serving code (model/code/inference.py).
 
-Prints accuracy, F1 and the confusion matrix on an SST-2 style TSV. With several inference paths
-(``--paths fp32,bf16``) it also prints how often each path agrees with the first one (parity).
+Prints accuracy, F1 and the confusion matrix on an SST-2 style TSV. With several inference variants
+(``--variants fp32,bf16``) it also prints how often each variant agrees with the first one (parity).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def model_accuracy(model: torch.nn.Module, data: Encoded, pad_id: int) -> float:
 
 
 def load(model_dir: Path, path: str) -> inference.LoadedModel:
-    os.environ["SP_INFERENCE_PATH"] = path
+    os.environ["SP_INFERENCE_VARIANT"] = path
     return inference.model_fn(str(model_dir))
 
 
@@ -60,7 +60,7 @@ def predictions_of(loaded: inference.LoadedModel, texts: list[str]) -> list[dict
     """``{"label", "score"}`` per text through ``predict_fn``, with a progress bar."""
     predictions: list[dict[str, Any]] = []
     step = 256
-    for start in tqdm(range(0, len(texts), step), desc=f"eval {loaded.inference_path}", unit="batch", file=sys.stderr):
+    for start in tqdm(range(0, len(texts), step), desc=f"eval {loaded.variant}", unit="batch", file=sys.stderr):
         chunk = texts[start : start + step]
         predictions.extend(inference.predict_fn({"inputs": chunk, "parameters": {}}, loaded))
     return predictions
@@ -119,16 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="model directory, model.tar.gz, or Hub id")
     parser.add_argument("--data", type=Path, required=True, help="SST-2 TSV file (or a directory holding dev.tsv)")
     parser.add_argument(
-        "--paths",
+        "--variants",
         default="fp32",
-        help="comma-separated inference paths, e.g. fp32,bf16 (onnx-*, openvino-int8: a packaged model)",
+        help="comma-separated inference variants, e.g. fp32,bf16 (onnx-*, openvino-int8: a packaged model)",
     )
     parser.add_argument("--json", type=Path, help="also write the reports as JSON here")
     args = parser.parse_args(argv)
-    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
-    unknown = set(paths) - set(inference.INFERENCE_PATHS)
+    paths = [p.strip() for p in args.variants.split(",") if p.strip()]
+    unknown = set(paths) - set(inference.VARIANT_NAMES)
     if not paths or unknown:
-        parser.error(f"--paths takes {', '.join(inference.INFERENCE_PATHS)}")
+        parser.error(f"--variants takes {', '.join(inference.VARIANT_NAMES)}")
     data = args.data / "dev.tsv" if args.data.is_dir() else args.data
     try:
         examples = read_tsv(data)

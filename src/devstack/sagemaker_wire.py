@@ -7,7 +7,7 @@
 - The container (multi-model-server under the Hugging Face toolkit) answers every exception raised by
   the inference hooks, or by the toolkit around them, with 400 and a JSON body
   ``{"code": 400, "type": "InternalServerException", "message": str(exception)}`` (measured on the
-  real stack: tests/dlc). That body is what reaches the runtime API as ``OriginalMessage``.
+  real stack: tests/devstack/dlc). That body is what reaches the runtime API as ``OriginalMessage``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Routes
                                       and the model load's outcome
   POST /_local/fault                  fault injection, only with --enable-fault-injection
 
-It is a stand-in for the Hugging Face DLC, so it does what the real stack does (tests/dlc runs one
+It is a stand-in for the Hugging Face DLC, so it does what the real stack does (tests/devstack/dlc runs one
 case table through both): the body is decoded to str before ``input_fn``; the request's
 ``parameters`` reach ``predict_fn``; a failed ``model_fn`` leaves ``/ping`` healthy, and every
 invocation tries the load again and answers 400 with its message; errors come back as the runtime
@@ -129,7 +129,7 @@ class ModelServer:
             "model ready",
             extra={
                 "model": self.model_spec,
-                "inference_path": self.loaded.inference_path,
+                "variant": self.loaded.variant,
                 "max_length": self.loaded.max_length,
                 "labels": sorted(self.loaded.id2label.values()),
                 "load_seconds": round(time.perf_counter() - started, 2),

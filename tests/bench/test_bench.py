@@ -12,6 +12,8 @@ import pytest
 from tests.support import SHARED_DATA, run_in_group
 from tests.tiny_model import make_tiny_model
 
+pytestmark = pytest.mark.bench
+
 
 def test_bench_quick_mode_reports_every_setup(tmp_path: Path) -> None:
     data = SHARED_DATA / "sst2" / "dev.tsv"

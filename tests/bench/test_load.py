@@ -10,6 +10,8 @@ from bench import knee
 from bench.load import run_load
 from devstack.stack import LocalStack
 
+pytestmark = pytest.mark.bench
+
 
 def test_small_load_run(stack: LocalStack) -> None:
     result = run_load(stack, requests=400, concurrency=16, max_seconds=300)

@@ -9,6 +9,8 @@ import pytest
 from bench.overhead import main, measure
 from tests.support import EMBEDDED_MODEL
 
+pytestmark = pytest.mark.bench
+
 
 def test_the_split_comes_from_a_real_stack() -> None:
     result = measure(str(EMBEDDED_MODEL), rounds=3)

@@ -12,6 +12,8 @@ from pydantic import ValidationError
 
 from devstack.batching import BatchSettings, Dropped, DynamicBatcher, Overloaded
 
+pytestmark = pytest.mark.unit
+
 
 def echo_model(calls: list[list[str]], delay: float = 0.02) -> Any:
     def predict(texts: list[str], parameters: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,6 +16,8 @@ from handler.contract import MAX_REQUEST_TOKENS
 from model.training.data import read_tsv
 from tests.support import SHARED_DATA, Http, start_stack
 
+pytestmark = pytest.mark.devstack
+
 MAX_LENGTH = 512  # the full-size model's truncation length
 
 

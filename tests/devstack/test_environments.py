@@ -12,6 +12,8 @@ from devstack.environments import Environments, FunctionError
 from devstack.lambda_env import function_environment
 from tests.support import load_event
 
+pytestmark = pytest.mark.devstack
+
 
 @pytest.fixture(scope="module")
 def environments() -> Iterator[Environments]:

@@ -12,6 +12,8 @@ from devstack.expectations import SEED
 from devstack.stack import LocalStack
 from tests.support import Http, start_stack
 
+pytestmark = pytest.mark.devstack
+
 SEED_BODY = {"text": SEED}
 READ_TIMEOUT_S = 1
 # botocore: 2 attempts x (1 s connect + 1 s read) plus backoff; the answer must come well within this.

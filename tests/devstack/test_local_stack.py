@@ -16,6 +16,8 @@ from devstack.stack import LocalStack
 from model.code.inference import OVER_BUDGET
 from tests.support import Http, start_stack
 
+pytestmark = pytest.mark.devstack
+
 
 def test_seed_request(api: Http) -> None:
     status, headers, body = api.post_json("/predict", {"text": SEED})

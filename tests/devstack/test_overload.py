@@ -11,10 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from bench.load import rss_kb
 from devstack.expectations import NEGATIVE, SEED
 from devstack.stack import LocalStack, free_port
 from tests.support import EMBEDDED_MODEL
+
+pytestmark = pytest.mark.devstack
 
 TEXTS = [SEED, NEGATIVE] * 4  # 8 texts per request; what each must come back as is known
 LABELS = ["POSITIVE", "NEGATIVE"] * 4

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from devstack.stack import LocalStack
+
+pytestmark = pytest.mark.devstack
 
 
 def test_api_conforms_to_its_openapi_document(stack: LocalStack, tmp_path: Path) -> None:

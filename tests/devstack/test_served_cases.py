@@ -1,5 +1,5 @@
 """The served case table (tests/served_cases.py) through the local stack, on our model server: the
-stand-in the real-stack tier (tests/dlc) holds to the same table."""
+stand-in the real-stack tier (tests/devstack/dlc) holds to the same table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from devstack.expectations import SEED
 from devstack.stack import LocalStack
 from tests.served_cases import (  # noqa: F401 - collected here, with this tier's fixtures
-    BROKEN_INFERENCE_PATH,
+    BROKEN_VARIANT,
     CANARY,
     broken_api,
     broken_runtime_url,
@@ -23,17 +23,19 @@ from tests.served_cases import (  # noqa: F401 - collected here, with this tier'
 )
 from tests.support import Http, start_stack
 
+pytestmark = pytest.mark.devstack
+
 
 @pytest.fixture(scope="module")
 def broken_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    running = start_stack(tmp_path_factory.mktemp("broken"), model_env={"SP_INFERENCE_PATH": BROKEN_INFERENCE_PATH})
+    running = start_stack(tmp_path_factory.mktemp("broken"), model_env={"SP_INFERENCE_VARIANT": BROKEN_VARIANT})
     yield running
     running.stop()
 
 
 def test_failed_load_is_reported_and_the_stack_stays_up(broken_stack: LocalStack) -> None:
     error = broken_stack.load_error()
-    assert error is not None and "SP_INFERENCE_PATH must be one of" in error
+    assert error is not None and "SP_INFERENCE_VARIANT must be one of" in error
     assert broken_stack.alive()
 
 

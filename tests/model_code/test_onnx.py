@@ -1,0 +1,117 @@
+"""The onnx-* paths: the graph make package-model builds, how inference.py serves it, and the archive
+that carries ONNX Runtime to an endpoint without internet."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from model.code import inference
+from model.packaging import __main__ as packaging_cli
+from model.packaging import graphs, onnx_export, wheels
+from tests.model_code.served import TEXTS, load, p_positive
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def staged(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with both graphs beside its files, as the packaging step stages it."""
+    stage = tmp_path_factory.mktemp("onnx") / "stage"
+    graphs.stage(tiny_model, stage, "onnx-fp32")
+    onnx_export.build(tiny_model, stage, "onnx-int8")
+    return stage
+
+
+def test_onnx_fp32_answers_like_pytorch_with_padding(staged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One batch of very different lengths: the exported graph must honour the padding mask."""
+    torch_answers = p_positive(load(staged, "fp32", monkeypatch), TEXTS)
+    onnx = load(staged, "onnx-fp32", monkeypatch)
+    assert onnx.variant == "onnx-fp32"
+    assert p_positive(onnx, TEXTS) == pytest.approx(torch_answers, abs=1e-5)
+
+
+def test_onnx_int8_serves_through_onnx_runtime(staged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = load(staged, "onnx-int8", monkeypatch)
+    assert loaded.variant == "onnx-int8"
+    answers = inference.predict_fn({"inputs": TEXTS}, loaded)
+    assert [set(a) for a in answers] == [{"label", "score"}] * len(TEXTS)
+    assert all(0.5 <= a["score"] <= 1.0 for a in answers)
+
+
+@pytest.mark.parametrize("variant", onnx_export.INT8_RECIPES, ids=lambda v: v.label)
+def test_int8_variants_keep_attention_products_and_leading_layers_in_fp32(
+    staged: Path, variant: onnx_export.Int8Recipe
+) -> None:
+    import onnx
+
+    graph = staged / onnx_export.graph_name("onnx-fp32")
+    kept = set(onnx_export.kept_in_fp32(graph, variant))
+    weights = {i.name for i in onnx.load(str(graph), load_external_data=False).graph.initializer}
+    matmuls = [n for n in onnx.load(str(graph), load_external_data=False).graph.node if n.op_type == "MatMul"]
+    feed_forward = {"intermediate/dense", "layer.0/output/dense", "layer.1/output/dense", "ffn/lin1", "ffn/lin2"}
+    for node in matmuls:  # the tiny model has 2 layers: with half kept, (parts of) layer 0 stay fp32
+        products = not weights.intersection(node.input)
+        leading = variant.fp32_layers > 0 and "layer.0/" in node.name
+        if variant.feed_forward_only:
+            leading = leading and any(f"{part}/" in node.name for part in feed_forward)
+        assert (node.name in kept) == (products or leading), node.name
+    assert any(n.name not in kept for n in matmuls)
+    if variant.feed_forward_only:  # layer 0's attention Linears are int8, its feed-forward ones are not
+        layer0 = [n.name for n in matmuls if "layer.0/" in n.name and weights.intersection(n.input)]
+        assert any(name in kept for name in layer0) and any(name not in kept for name in layer0)
+
+
+@pytest.mark.parametrize("missing", ["graph", "onnxruntime"])
+def test_falls_back_to_pytorch_with_a_log_line(
+    tiny_model: Path, staged: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, missing: str
+) -> None:
+    if missing == "onnxruntime":
+        monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
+    model_dir = tiny_model if missing == "graph" else staged
+    with caplog.at_level(logging.WARNING, logger="sentimentpulse.inference"):
+        loaded = load(model_dir, "onnx-int8", monkeypatch)
+    assert loaded.variant == "fp32"
+    assert f"{'is missing' if missing == 'graph' else 'onnxruntime is not installed'}: serving with PyTorch fp32" in (
+        caplog.text
+    )
+
+
+def test_archive_ships_onnx_runtime_installable_without_internet(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real packaging step (wheels downloaded from the package index for the DLC's Python 3.12).
+    Then pip proves the archive's wheels alone satisfy code/requirements.txt for that platform."""
+    data = tmp_path / "dev.tsv"
+    data.write_text("sentence\tlabel\na good movie\t1\na bad movie\t0\nnot fun\t0\n", encoding="utf-8")
+    out = tmp_path / "model.tar.gz"
+    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--variant", "onnx-fp32"]
+    assert packaging_cli.main([*argv, "--parity-data", str(data)]) == 0
+    printed = capsys.readouterr().out
+    assert "parity onnx-fp32 vs fp32 on 3 sentences: PASS" in printed
+    assert "install with --no-index, as the endpoint will:" in printed
+    extracted = tmp_path / "extracted"
+    with tarfile.open(out) as archive:
+        names = set(archive.getnames())
+        archive.extractall(extracted, filter="data")
+    assert {"config.json", "model.safetensors", "onnx/model-fp32.onnx", "code/inference.py"} <= names
+    requirements = (extracted / "code" / "requirements.txt").read_text(encoding="utf-8")
+    assert requirements.splitlines()[:2] == ["--no-index", f"--find-links {wheels.FIND_LINKS}"]
+    runtime = [n for n in names if n.startswith("code/wheels/onnxruntime-")]
+    assert len(runtime) == 1 and "cp312" in runtime[0] and "manylinux" in runtime[0]
+    report = tmp_path / "resolved.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report), "--no-index",
+         "--find-links", str(extracted / "code" / "wheels"), *wheels.pip_target_args(),
+         "--target", str(tmp_path / "target"), wheels.runtime_requirement("onnx-fp32")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    resolved = {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
+    assert "onnxruntime" in resolved

@@ -1,0 +1,67 @@
+"""The parity gate of `make package-model`: a path other than fp32 ships only if it answers like fp32."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model.packaging import __main__ as packaging_cli
+from model.packaging import parity
+
+pytestmark = pytest.mark.model
+
+
+def pred(label: str, score: float) -> dict[str, Any]:
+    return {"label": label, "score": score}
+
+
+def test_compare_counts_agreement_accuracy_and_probability_shift() -> None:
+    gold = ["POSITIVE", "NEGATIVE", "POSITIVE", "NEGATIVE"]
+    reference = [pred("POSITIVE", 0.9), pred("NEGATIVE", 0.8), pred("NEGATIVE", 0.6), pred("NEGATIVE", 0.7)]
+    candidate = [pred("POSITIVE", 0.85), pred("NEGATIVE", 0.8), pred("POSITIVE", 0.55), pred("NEGATIVE", 0.7)]
+    result = parity.compare("bf16", gold, reference, candidate)
+    assert result.agreement == 0.75
+    assert result.reference_accuracy == 0.75
+    assert result.accuracy == 1.0
+    assert result.max_delta_p == pytest.approx(0.15)  # P(POSITIVE) 0.40 -> 0.55 on the third sentence
+    assert not result.passed  # 75 % agreement, although accuracy went up
+
+
+@pytest.mark.parametrize(
+    ("agreement", "accuracy", "passed"),
+    [(0.995, 0.897, True), (0.9949, 0.9, False), (1.0, 0.8969, False), (1.0, 0.897, True)],
+)
+def test_thresholds(agreement: float, accuracy: float, passed: bool) -> None:
+    result = parity.Parity("bf16", 1000, agreement, 0.9, accuracy, 0.01)
+    assert result.passed is passed
+
+
+def test_fp32_against_itself_is_exact(tiny_model: Path, tmp_path: Path) -> None:
+    data = tmp_path / "dev.tsv"
+    data.write_text("sentence\tlabel\na fine film\t1\na dull film\t0\nnot bad at all\t1\n", encoding="utf-8")
+    [result] = parity.check(tiny_model, "fp32", data)
+    assert (result.examples, result.agreement, result.max_delta_p) == (3, 1.0, 0.0)
+    assert result.passed
+
+
+@pytest.mark.parametrize("passed", [True, False])
+def test_cli_writes_the_archive_only_when_the_gate_passes(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, passed: bool
+) -> None:
+    agreement = 0.999 if passed else 0.95
+    monkeypatch.setattr(
+        parity, "check", lambda model, path, data: [parity.Parity(path, 872, agreement, 0.9, 0.899, 0.02)]
+    )
+    out = tmp_path / "model.tar.gz"
+    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--variant", "bf16"]
+    assert packaging_cli.main([*argv, "--parity-data", str(tmp_path / "dev.tsv")]) == (0 if passed else 1)
+    assert out.exists() is passed
+
+
+def test_cli_refuses_a_fast_path_without_parity_data(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.tar.gz"
+    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--variant", "bf16"]
+    assert packaging_cli.main(argv) == 2
+    assert not out.exists()
