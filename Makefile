@@ -66,8 +66,8 @@ test: install ## Run every test tier (unit, template, model, devstack, dlc, dock
 test-unit: install ## Run the unit tier only (fast, no sockets)
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
-test-integration: install ## Run the tiers that start local servers: devstack, bench (quick), dlc (the DLC's real stack)
-	$(PY) -m pytest -m "devstack or bench or dlc" $(PYTEST_ARGS)
+test-integration: install ## Run the tiers that start local servers: devstack, browser (/docs in Chromium), bench (quick), dlc
+	$(PY) -m pytest -m "devstack or browser or bench or dlc" $(PYTEST_ARGS)
 
 test-docker: install ## Run the docker tier: every event through sam local in a real Docker daemon
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest -m docker $(PYTEST_ARGS)

@@ -23,7 +23,7 @@ from devstack.client import timed_ms
 from devstack.expectations import SEED
 from devstack.stack import DEFAULT_MODEL, LocalStack, free_port
 from handler.contract import MAX_REQUEST_TOKENS
-from handler.endpoint import model_parameters
+from handler.model_wire import Scoring
 
 WARMUP = 20
 
@@ -90,7 +90,7 @@ def split(log_lines: list[str], stack_ms: list[float], direct_ms: list[float]) -
 
 def handler_body(text: str) -> dict[str, Any]:
     """The body the handler sends the model for one text: the baseline the stack is compared with."""
-    return {"inputs": [text], "parameters": model_parameters(MAX_REQUEST_TOKENS)}
+    return {"inputs": [text], "parameters": Scoring().parameters(MAX_REQUEST_TOKENS)}
 
 
 def measure(model: str, rounds: int, text: str = SEED) -> Split:

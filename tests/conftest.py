@@ -23,7 +23,7 @@ from devstack.stack import LocalStack, free_port, wait_ready
 from tests.support import Http, start_stack
 from tests.tiny_model import make_tiny_model
 
-COST_MARKERS = ("unit", "model", "template", "devstack", "dlc", "docker", "bench")
+COST_MARKERS = ("unit", "model", "template", "devstack", "browser", "dlc", "docker", "bench")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

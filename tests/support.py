@@ -42,20 +42,28 @@ def lambda_context() -> LambdaContext:
     return LambdaContext(float(function_environment()[TIMEOUT_VARIABLE]))
 
 
-def model_answer(predictions: Any) -> dict[str, Any]:
+def model_answer(predictions: Any, attributes: str | None = None) -> dict[str, Any]:
+    """An InvokeEndpoint response; ``attributes``: the CustomAttributes the model reports."""
     data = predictions if isinstance(predictions, bytes) else json.dumps(predictions).encode()
-    return {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentType": "application/json"}
+    answer = {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentType": "application/json"}
+    return answer if attributes is None else {**answer, "CustomAttributes": attributes}
 
 
-def expected_call(texts: list[str], endpoint: str = "sentimentpulse-local") -> dict[str, Any]:
+def expected_call(texts: list[str], endpoint: str = "sentimentpulse-local", **options: Any) -> dict[str, Any]:
+    """The InvokeEndpoint call the handler must make for ``texts`` and the request's options (written
+    out here, in the pipeline's names, not taken from the code under test)."""
+    parameters: dict[str, Any] = {
+        "truncation": options.get("truncate", True),
+        "max_total_tokens": MAX_REQUEST_TOKENS,
+        "function_to_apply": options.get("function_to_apply", "softmax"),
+    }
+    if "top_k" in options:
+        parameters["top_k"] = None if options["top_k"] == "all" else options["top_k"]
     return {
         "EndpointName": endpoint,
         "ContentType": "application/json",
         "Accept": "application/json",
-        "Body": json.dumps(
-            {"inputs": texts, "parameters": {"truncation": True, "max_total_tokens": MAX_REQUEST_TOKENS}},
-            ensure_ascii=False,
-        ).encode(),
+        "Body": json.dumps({"inputs": texts, "parameters": parameters}, ensure_ascii=False).encode(),
     }
 
 

@@ -159,6 +159,7 @@ VARIANTS: dict[str, Variant] = {
         Variant("openvino-int8", 64, "openvino/model-int8.xml", "openvino", openvino_logits),
     )
 }
+DEFAULT_VARIANT = "fp32"  # exact, and needs nothing but the weights; the others passed the parity gate
 # The variants served from a graph: its file in the archive, and the runtime that serves it.
 GRAPHS = {v.name: (v.graph, v.runtime) for v in VARIANTS.values() if v.graph and v.runtime}
 GRAPH_DIRS = frozenset(graph.split("/")[0] for graph, _ in GRAPHS.values())

@@ -2,5 +2,5 @@
 modules beside it; pip installs ``requirements.txt`` (written by ``make package-model`` for a graph
 variant's runtime wheels). Standard library only: packaging and the code-archive Lambda read it too."""
 
-MODULES = ("inference.py", "backends.py", "passes.py", "files.py")
+MODULES = ("inference.py", "backends.py", "passes.py", "options.py", "settings.py", "identity.py", "files.py")
 CODE_FILES = (*MODULES, "requirements.txt")

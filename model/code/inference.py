@@ -4,64 +4,42 @@ Ships as ``code/inference.py`` in ``model.tar.gz`` with the modules of ``files.M
 Hugging Face DLC imports it as the top-level module ``inference``; the local model server imports
 ``model.code.inference``. Standard library, torch and transformers only (a graph variant's runtime
 comes from the wheels the archive ships). Wire format: the toolkit's ``{"inputs": str | [str],
-"parameters": {...}}`` in, one ``{"label", "score"}`` per input out. Error codes: README, "How
-inference.py reports errors". Settings: ``Settings`` below, read once by ``model_fn``.
+"parameters": {...}}`` in (``options.py`` lists the parameters), one answer per input out, and the
+call's usage in the ``X-Amzn-SageMaker-Custom-Attributes`` response header. Settings: ``settings.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from transformers import AutoConfig, AutoTokenizer
 
 if __package__:  # the project imports model.code.inference
-    from . import backends, files, passes
+    from . import backends, identity, options, passes, settings
 else:  # the DLC puts code/ on sys.path and imports this file as the top-level module "inference"
     import backends  # type: ignore[no-redef]
-    import files  # type: ignore[no-redef]
+    import identity  # type: ignore[no-redef]
+    import options  # type: ignore[no-redef]
     import passes  # type: ignore[no-redef]
+    import settings  # type: ignore[no-redef]
 
-BAD_INPUT = "SP_BAD_INPUT"
-MODEL_FAILURE = "SP_MODEL_FAILURE"
-OVER_BUDGET = "SP_TOKEN_BUDGET"
+# What callers of the hooks use, in one place.
+BAD_INPUT, MODEL_FAILURE, OVER_BUDGET = options.BAD_INPUT, options.MODEL_FAILURE, options.OVER_BUDGET
+InputError, ModelFailure, TokenBudgetExceeded = options.InputError, options.ModelFailure, options.TokenBudgetExceeded
+Options, Settings = options.Options, settings.Settings
+
 PACKED_ROWS = 16  # packed rows of PACK_WIDTH tokens per pass (make bench: flat from 8 to 64 rows)
-# fp32 is exact and needs nothing but the weights. The others are opt-in, and `make package-model`
-# ships them only after its parity gate against fp32 on dev (README, Packaging).
-DEFAULT_VARIANT = "fp32"
+DEFAULT_VARIANT = backends.DEFAULT_VARIANT
 VARIANT_NAMES = tuple(backends.VARIANTS)
 JSON = "application/json"
+CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"  # InvokeEndpoint returns it as CustomAttributes
 
 log = logging.getLogger("sentimentpulse.inference")
-
-
-class InputError(ValueError):
-    """The request payload is wrong (the caller's fault)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"{BAD_INPUT}: {message}")
-
-
-class TokenBudgetExceeded(InputError):
-    """The request's texts hold more tokens (after truncation) than ``parameters.max_total_tokens``."""
-
-    def __init__(self, tokens: int, budget: int) -> None:
-        super().__init__(f"{OVER_BUDGET}: {tokens} tokens over the budget of {budget}")
-        self.tokens, self.budget = tokens, budget
-
-
-class ModelFailure(RuntimeError):
-    """The model could not produce predictions (our fault)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"{MODEL_FAILURE}: {message}")
 
 
 @dataclass
@@ -75,71 +53,25 @@ class LoadedModel:
     variant: str
     load_seconds: float
     packs: bool = False  # passes are Packed, not padded Batches
+    identity: identity.Identity = field(default_factory=lambda: identity.Identity("unknown", "unknown", None))
 
 
-def _env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+@dataclass
+class Encoded:
+    """A request's token ids as the model will compute them, and how many texts were cut."""
+
+    ids: list[list[int]]
+    truncated: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(ids) for ids in self.ids)
 
 
-def _host_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+class Answers(list[Any]):
+    """predict_fn's answers (one per text), carrying what output_fn reports in CustomAttributes."""
 
-
-@dataclass(frozen=True)
-class Settings:
-    """The model container's environment, checked once by ``model_fn`` (a bad value fails the load)."""
-
-    variant: str  # SP_INFERENCE_VARIANT: a name in backends.VARIANTS (default fp32; a graph variant
-    # whose graph or runtime is missing serves as fp32, logged)
-    batch_size: int  # SP_MAX_BATCH_SIZE: per forward pass; 0 = the variant's (packed rows where PyTorch packs)
-    threads: int  # SP_NUM_THREADS: intra-op threads; default CPUs // SAGEMAKER_MODEL_SERVER_WORKERS
-    hub_id: str  # HF_MODEL_ID: the weights when the archive holds none (hub-direct mode)
-    hub_revision: str | None  # HF_MODEL_REVISION: the commit of HF_MODEL_ID
-    # SP_OPENVINO_PRECISION (openvino-int8 only) is read where it is used: backends.openvino_logits.
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        variant = env.get("SP_INFERENCE_VARIANT", "").strip() or DEFAULT_VARIANT
-        if variant not in backends.VARIANTS:
-            raise ValueError(f"SP_INFERENCE_VARIANT must be one of {VARIANT_NAMES}, got {variant!r}")
-        workers = _env_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", 1, 1, 512)
-        return cls(
-            variant=variant,
-            batch_size=_env_int(env, "SP_MAX_BATCH_SIZE", 0, 1, 1024),
-            threads=_env_int(env, "SP_NUM_THREADS", max(1, _host_threads() // workers), 1, 512),
-            hub_id=env.get("HF_MODEL_ID", "").strip(),
-            hub_revision=env.get("HF_MODEL_REVISION", "").strip() or None,
-        )
-
-    def weights(self, model_dir: str) -> tuple[str, str | None]:
-        """(source, revision): the archive root when it holds a model, else HF_MODEL_ID at HF_MODEL_REVISION."""
-        if os.path.isfile(os.path.join(model_dir, "config.json")):
-            return model_dir, None
-        if not self.hub_id:
-            raise ValueError(f"{model_dir} holds no config.json and HF_MODEL_ID is not set: no weights to load")
-        return self.hub_id, self.hub_revision
-
-
-def code_digest() -> str:
-    """sha256 over code/'s modules, logged at load: which code an endpoint runs."""
-    digest = hashlib.sha256()
-    for name in files.MODULES:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), "rb") as fh:
-            digest.update(fh.read())
-    return digest.hexdigest()[:12]
+    attributes: str = ""
 
 
 def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
@@ -174,15 +106,17 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
         variant=variant.name,
         load_seconds=0.0,
         packs=packs,
+        identity=identity.identify(source, revision),
     )
     _forward(loaded, encode(loaded, ["warm up"]))  # first-call allocations happen at load, not on a request
     loaded.load_seconds = time.perf_counter() - started
     log.info(
-        "model loaded: code sha256=%s weights=%s%s variant=%s max_length=%d batch_size=%d packed=%s "
+        "model loaded: code sha256=%s weights=%s%s model=%s variant=%s max_length=%d batch_size=%d packed=%s "
         "threads=%d labels=%s in %.2fs",
-        code_digest(),
+        identity.code_sha256()[:12],
         source,
         f"@{revision}" if revision else "",
+        loaded.identity.version,
         variant.name,
         loaded.max_length,
         batch_size,
@@ -195,7 +129,7 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
 
 
 def input_fn(input_data: bytes | str, content_type: str = JSON, context: Any = None) -> dict[str, Any]:
-    """Parse and check ``{"inputs": str | [str], "parameters": {...}}``."""
+    """Parse and check ``{"inputs": str | [str], "parameters": {...}}`` (``options.Options``)."""
     if (content_type or JSON).split(";")[0].strip().lower() != JSON:
         raise InputError(f"content type must be {JSON}")
     try:
@@ -206,19 +140,14 @@ def input_fn(input_data: bytes | str, content_type: str = JSON, context: Any = N
     if not isinstance(payload, dict) or "inputs" not in payload:
         raise InputError('body must be a JSON object with "inputs"')
     inputs = payload["inputs"]
-    single = isinstance(inputs, str)
-    texts = [inputs] if single else inputs
+    texts = [inputs] if isinstance(inputs, str) else inputs
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise InputError('"inputs" must be a string or a list of strings')
     parameters = payload.get("parameters")
-    if parameters is None:
-        parameters = {}
-    if not isinstance(parameters, dict):
-        raise InputError('"parameters" must be an object')
-    budget = parameters.get("max_total_tokens")
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
-        raise InputError('"parameters.max_total_tokens" must be a positive integer')
-    return {"inputs": texts, "parameters": parameters}
+    asked = Options.parse(parameters)
+    if asked.info and texts:
+        raise InputError('"parameters.info" takes no inputs')
+    return {"inputs": texts, "parameters": parameters or {}}
 
 
 def encode(loaded: LoadedModel, texts: list[str]) -> list[list[int]]:
@@ -229,50 +158,88 @@ def encode(loaded: LoadedModel, texts: list[str]) -> list[list[int]]:
     return ids
 
 
-def budgeted_encode(data: dict[str, Any], loaded: LoadedModel) -> list[list[int]]:
-    """Token ids of ``data["inputs"]``; over ``parameters.max_total_tokens`` it raises
-    ``TokenBudgetExceeded`` (the caller's fault), and a tokenizer failure is a ``ModelFailure`` (ours).
-    ``input_fn`` has checked that the budget, when given, is a positive integer."""
+def _full_lengths(loaded: LoadedModel, texts: list[str]) -> list[int]:
+    return [len(ids) for ids in loaded.tokenizer(texts, truncation=False, verbose=False)["input_ids"]]
+
+
+def budgeted_encode(data: dict[str, Any], loaded: LoadedModel) -> Encoded:
+    """Token ids of ``data["inputs"]``, checked against its options before any model work: texts too
+    long with truncation off (``TextsTooLong``), tokens over ``max_total_tokens``
+    (``TokenBudgetExceeded``); a tokenizer failure is a ``ModelFailure``."""
+    asked = Options.parse(data.get("parameters"))
+    texts: list[str] = data["inputs"]
     try:
-        encoded = encode(loaded, data["inputs"])
+        ids = encode(loaded, texts)
+        # A text at the maximum length may have been cut: only those are counted again, uncut.
+        full = [i for i, row in enumerate(ids) if len(row) >= loaded.max_length]
+        lengths = dict(zip(full, _full_lengths(loaded, [texts[i] for i in full]), strict=True)) if full else {}
     except Exception as exc:
         log.exception("tokenization failed")
         raise ModelFailure(type(exc).__name__) from exc
-    budget = (data.get("parameters") or {}).get("max_total_tokens")
-    tokens = sum(len(ids) for ids in encoded)
-    if budget is not None and tokens > budget:
-        raise TokenBudgetExceeded(tokens, budget)
+    over = [(i, n) for i, n in sorted(lengths.items()) if n > loaded.max_length]
+    if over and not asked.truncation:
+        raise options.TextsTooLong(over, loaded.max_length)
+    encoded = Encoded(ids, truncated=len(over))
+    if asked.max_total_tokens is not None and encoded.tokens > asked.max_total_tokens:
+        raise TokenBudgetExceeded(encoded.tokens, asked.max_total_tokens)
     return encoded
 
 
-def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = [{} for _ in encoded]
+def custom_attributes(loaded: LoadedModel, encoded: Encoded) -> str:
+    """What an answer reports beside its body (SageMaker passes it through as CustomAttributes)."""
+    return f"tokens={encoded.tokens};truncated={encoded.truncated};model={loaded.identity.version}"
+
+
+def report(loaded: LoadedModel) -> dict[str, Any]:
+    """The info call's answer: which model, revision and code serve (``handler.model_wire.ModelReport``)."""
+    return {
+        "model_id": loaded.identity.model_id,
+        "revision": loaded.identity.revision,
+        "name": loaded.identity.name,
+        "labels": [loaded.id2label[i] for i in sorted(loaded.id2label)],
+        "inference_sha256": identity.file_sha256("inference.py"),
+        "code_sha256": identity.code_sha256(),
+        "variant": loaded.variant,
+        "max_length": loaded.max_length,
+    }
+
+
+def _forward(loaded: LoadedModel, encoded: list[list[int]]) -> list[torch.Tensor]:
+    """Each text's logits (1-D), in input order."""
+    results: list[torch.Tensor] = [torch.empty(0)] * len(encoded)
     with torch.inference_mode():
         pad_id = loaded.tokenizer.pad_token_id or 0
         chunks, batches = passes.plan(encoded, pad_id, loaded.batch_size, loaded.packs)
         for chunk, logits in zip(chunks, loaded.model(batches), strict=True):
-            scores, labels = torch.softmax(logits.float(), dim=-1).max(dim=-1)
-            for index, label, score in zip(chunk, labels.tolist(), scores.tolist(), strict=True):
-                results[index] = {"label": loaded.id2label[label], "score": float(score)}
+            for index, row in zip(chunk, logits, strict=True):
+                results[index] = row
     return results
 
 
-def predict_fn(data: dict[str, Any], loaded: LoadedModel, context: Any = None) -> list[dict[str, Any]]:
-    """Length-sorted forward passes (``passes.plan``: packed or dynamically padded), truncated to the model's
-    maximum length."""
+def predict_fn(data: dict[str, Any], loaded: LoadedModel, context: Any = None) -> Any:
+    """Length-sorted forward passes (``passes.plan``: packed or dynamically padded); one answer per text
+    (``Options.answer``), or the info report."""
+    asked = Options.parse(data.get("parameters"))
+    if asked.info:
+        return report(loaded)
     texts: list[str] = data["inputs"]
     if not texts:
-        return []
+        return Answers()
     encoded = budgeted_encode(data, loaded)
     try:
-        return _forward(loaded, encoded)
+        answers = Answers(asked.answer(row, loaded.id2label) for row in _forward(loaded, encoded.ids))
     except Exception as exc:  # report as a model failure, never as the caller's fault
         log.exception("inference failed")
         raise ModelFailure(type(exc).__name__) from exc
+    answers.attributes = custom_attributes(loaded, encoded)
+    return answers
 
 
-def output_fn(prediction: list[dict[str, Any]], accept: str = JSON, context: Any = None) -> str:
+def output_fn(prediction: Any, accept: str = JSON, context: Any = None) -> str:
+    """JSON; with the toolkit's context, the answer's usage goes in the CustomAttributes header."""
     accepted = (accept or JSON).split(";")[0].strip().lower()
     if accepted not in (JSON, "*/*"):
         raise InputError(f"accept must be {JSON}")
+    if context is not None and isinstance(prediction, Answers) and prediction.attributes:
+        context.set_response_header(0, CUSTOM_ATTRIBUTES, prediction.attributes)
     return json.dumps(prediction)

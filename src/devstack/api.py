@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from devstack.environments import Environments, FunctionError
 from devstack.jsonlog import configure_json_logging
-from devstack.lambda_env import function_environment
+from devstack.lambda_env import function_environment, model_endpoints
 
 log = logging.getLogger("sentimentpulse.local_api")
 STAGE = "prod"
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_json_logging()
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop like Ctrl-C: close the environments
     overrides = dict(item.split("=", 1) for item in args.env)
-    local = {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": args.model_url, "POWERTOOLS_TRACE_DISABLED": "true"}
+    local = {**model_endpoints(args.model_url), "POWERTOOLS_TRACE_DISABLED": "true"}
     environments = Environments(function_environment({**local, **overrides}), args.concurrency)
     server = LocalApi((args.host, args.port), environments)
     log.info("local API ready", extra={"url": f"http://{args.host}:{args.port}", "environments": args.concurrency})

@@ -216,3 +216,18 @@ class DynamicBatcher:
         stats.largest_batch = max(stats.largest_batch, size)
         stats.busy_seconds += seconds
         stats.batch_sizes[size] = stats.batch_sizes.get(size, 0) + 1
+
+
+PER_REQUEST = "max_total_tokens"  # a request's own budget: checked before it queues, summed in a shared call
+
+
+def combine_parameters(group: list[Parameters]) -> Parameters | None:
+    """One model call's parameters for requests that may share it: equal but for their token budgets,
+    which add up (each request is within its own, so the call is within their sum)."""
+    shared = [{k: v for k, v in p.items() if k != PER_REQUEST} for p in group]
+    if any(p != shared[0] for p in shared):
+        return None
+    budgets = [p.get(PER_REQUEST) for p in group]
+    if all(isinstance(b, int) for b in budgets):
+        return {**shared[0], PER_REQUEST: sum(b for b in budgets if isinstance(b, int))}
+    return shared[0] if all(b is None for b in budgets) else None

@@ -21,6 +21,12 @@ FUNCTION_NAME = "sentimentpulse-predict"
 TIMEOUT_VARIABLE = "FUNCTION_TIMEOUT_SECONDS"
 
 
+def model_endpoints(url: str) -> dict[str, str]:
+    """The standard botocore settings that point the function's SageMaker clients at a local server:
+    the runtime (InvokeEndpoint) and the control plane (DescribeEndpoint, for GET /health?deep=true)."""
+    return {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": url, "AWS_ENDPOINT_URL_SAGEMAKER": url}
+
+
 def function_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The function's variables as ``sam local`` gets them (events/env.json), with ``overrides`` applied."""
     env: dict[str, str] = json.loads(ENV_FILE.read_text(encoding="utf-8"))[FUNCTION]

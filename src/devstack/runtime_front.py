@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from devstack.jsonlog import configure_json_logging
-from devstack.sagemaker_wire import model_error, runtime_error, unknown_endpoint
+from devstack.sagemaker_wire import CUSTOM_ATTRIBUTES, describe_endpoint, model_error, runtime_error, unknown_endpoint
 
 log = logging.getLogger("sentimentpulse.runtime_front")
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker real-time invocation payload limit
@@ -49,6 +49,16 @@ class RuntimeFront:
         except aiohttp.ClientError:
             return web.json_response({"status": "unreachable"}, status=503)
 
+    async def control_plane(self, request: web.Request) -> web.Response:
+        """DescribeEndpoint: InService while the container answers /ping."""
+        assert self.session is not None
+        try:
+            async with self.session.get(f"{self.upstream}/ping") as answer:
+                status = "InService" if answer.status == 200 else "Creating"
+        except aiohttp.ClientError:
+            status = "Failed"
+        return await describe_endpoint(request, self.endpoint_name, status)
+
     async def invocations(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name != self.endpoint_name:
@@ -62,18 +72,21 @@ class RuntimeFront:
             ) as answer:
                 status, body = answer.status, await answer.read()
                 content_type = answer.headers.get("Content-Type", "application/json")
+                attributes = answer.headers.get(CUSTOM_ATTRIBUTES)
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("container unreachable", extra={"error": type(exc).__name__})
             return runtime_error(503, "ServiceUnavailable", {"message": "The container did not answer"})
         log.info("invocation", extra={"status": status, "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
-        if status == 200:
-            return web.Response(body=body, headers={"Content-Type": content_type})
+        if status == 200:  # the runtime API passes the container's custom attributes through
+            headers = {"Content-Type": content_type, **({CUSTOM_ATTRIBUTES: attributes} if attributes else {})}
+            return web.Response(body=body, headers=headers)
         return model_error(name, status, body.decode("utf-8", errors="replace"))
 
 
 def make_app(front: RuntimeFront) -> web.Application:
     app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
     app.router.add_get("/ping", front.ping)
+    app.router.add_post("/", front.control_plane)
     app.router.add_post("/endpoints/{name}/invocations", front.invocations)
     app.on_startup.append(front.on_startup)
     app.on_cleanup.append(front.on_cleanup)

@@ -18,6 +18,9 @@ from typing import Any
 from aiohttp import web
 
 ACCOUNT = "123456789012"
+REGION = "us-east-1"
+DESCRIBE_ENDPOINT = "SageMaker.DescribeEndpoint"  # X-Amz-Target of the control plane's JSON protocol
+CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"  # the container's, passed through by the runtime API
 # Content types the toolkit decodes to str (UTF-8) before input_fn (handler_service.handle).
 UTF8_TYPES = ("application/json", "text/csv", "text/plain")
 
@@ -26,9 +29,13 @@ def runtime_error(status: int, error_type: str, body: dict[str, Any]) -> web.Res
     return web.json_response(body, status=status, headers={"x-amzn-ErrorType": f"{error_type}:"})
 
 
+_GSON_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in "<>&='"}  # Gson's HTML-safe default
+
+
 def container_error(message: str, status: int = 400) -> str:
-    """The container's error body, as multi-model-server writes it."""
-    return json.dumps({"code": status, "type": "InternalServerException", "message": message}, indent=2)
+    """The container's error body, as multi-model-server writes it: Gson escapes ``<>&='`` as ``\\u00xx``."""
+    body = json.dumps({"code": status, "type": "InternalServerException", "message": message}, indent=2)
+    return body.translate(_GSON_ESCAPES)
 
 
 def model_error(endpoint: str, original_status: int, original_body: str) -> web.Response:
@@ -48,3 +55,24 @@ def model_error(endpoint: str, original_status: int, original_body: str) -> web.
 
 def unknown_endpoint(name: str) -> web.Response:
     return runtime_error(400, "ValidationError", {"message": f"Endpoint {name} of account {ACCOUNT} not found."})
+
+
+async def describe_endpoint(request: web.Request, endpoint: str, status: str) -> web.Response:
+    """The control plane's answer to DescribeEndpoint (awsJson1_1: ``POST /`` with X-Amz-Target), for
+    GET /health?deep=true; any other action is refused as SageMaker refuses an unknown one."""
+    target = request.headers.get("X-Amz-Target", "")
+    try:
+        parsed = json.loads(await request.read() or b"{}")
+    except json.JSONDecodeError:
+        parsed = {}
+    body = parsed if isinstance(parsed, dict) else {}
+    if target != DESCRIBE_ENDPOINT:
+        return runtime_error(400, "UnknownOperationException", {"message": f"{target} is not served locally"})
+    name = str(body.get("EndpointName", ""))
+    if name != endpoint:
+        return runtime_error(400, "ValidationException", {"message": f'Could not find endpoint "{name}".'})
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{endpoint}"
+    answer = {"EndpointName": endpoint, "EndpointArn": arn, "EndpointConfigName": endpoint, "EndpointStatus": status}
+    return web.json_response(
+        {**answer, "CreationTime": 0, "LastModifiedTime": 0}, content_type="application/x-amz-json-1.1"
+    )

@@ -25,7 +25,7 @@ from typing import IO, Any
 from devstack import lambda_image
 from devstack.client import post_json
 from devstack.expectations import BATCH, EXPECTED, SEED
-from devstack.lambda_env import ROOT, function_environment
+from devstack.lambda_env import ROOT, function_environment, model_endpoints
 from devstack.stack import DEFAULT_MODEL, free_port, stop_process, wait_ready
 
 EVENTS = ROOT / "events"
@@ -83,7 +83,9 @@ def invoke_events(port: int) -> list[Row]:
         answer = json.loads(client.invoke(FunctionName="PredictFunction", Payload=payload)["Payload"].read())
         elapsed = time.perf_counter() - started
         status = int(answer.get("statusCode", 0))
-        rows.append(Row(name, status, expected.status, elapsed, expected.mismatch(status, answer.get("body", ""))))
+        headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+        mismatch = expected.mismatch(status, answer.get("body", ""), headers)
+        rows.append(Row(name, status, expected.status, elapsed, mismatch))
     return rows
 
 
@@ -111,7 +113,7 @@ def run(model: str, log: IO[Any]) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         env_file = Path(tmp) / "env.json"
         url = f"http://host.docker.internal:{model_port}"
-        variables = function_environment({"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": url})
+        variables = function_environment(model_endpoints(url))
         env_file.write_text(json.dumps({"PredictFunction": variables}))
         # Containers reach the host through the Docker bridge, so the server listens beyond loopback.
         listen = ["--host", "0.0.0.0", "--port", str(model_port)]  # noqa: S104

@@ -1,12 +1,11 @@
 """Local model server: SageMaker's protocols on loopback, serving model/code/inference.py.
 
 Routes
-  POST /endpoints/{name}/invocations  the SageMaker *runtime* API path; the sagemaker-runtime
-                                      client reaches it through AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME
+  POST /endpoints/{name}/invocations  the runtime API (AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME points here)
+  POST /                              the control plane's DescribeEndpoint (AWS_ENDPOINT_URL_SAGEMAKER)
   POST /invocations                   the container contract (what SageMaker calls inside)
   GET  /ping                          200 once the model load has been tried, 503 before
-  GET  /_local/stats                  request, text and model-call counters (batching is observable),
-                                      and the model load's outcome
+  GET  /_local/stats                  counters (batching is observable) and the model load's outcome
   POST /_local/fault                  fault injection, only with --enable-fault-injection
 
 It is a stand-in for the Hugging Face DLC, so it does what the real stack does (tests/devstack/dlc runs one
@@ -30,27 +29,22 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from devstack.batching import BatchSettings, Dropped, DynamicBatcher, Overloaded, Parameters
+from devstack.batching import BatchSettings, Dropped, DynamicBatcher, Overloaded, combine_parameters
 from devstack.jsonlog import configure_json_logging
-from devstack.sagemaker_wire import UTF8_TYPES, container_error, model_error, runtime_error, unknown_endpoint
+from devstack.sagemaker_wire import (
+    CUSTOM_ATTRIBUTES,
+    UTF8_TYPES,
+    container_error,
+    describe_endpoint,
+    model_error,
+    runtime_error,
+    unknown_endpoint,
+)
 from model.code import inference
 from model.source import ModelSourceError, hub_direct_dir, is_hub_id, resolve_model_dir
 
 log = logging.getLogger("sentimentpulse.model_server")
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker real-time invocation payload limit
-PER_REQUEST = "max_total_tokens"  # a request's own budget: checked before it queues, summed in a shared call
-
-
-def combine_parameters(group: list[Parameters]) -> Parameters | None:
-    """One model call's parameters for requests that may share it: equal but for their token budgets,
-    which add up (each request is within its own, so the call is within their sum)."""
-    shared = [{k: v for k, v in p.items() if k != PER_REQUEST} for p in group]
-    if any(p != shared[0] for p in shared):
-        return None
-    budgets = [p.get(PER_REQUEST) for p in group]
-    if all(isinstance(b, int) for b in budgets):
-        return {**shared[0], PER_REQUEST: sum(b for b in budgets if isinstance(b, int))}
-    return shared[0] if all(b is None for b in budgets) else None
 
 
 class Fault(BaseModel):
@@ -136,9 +130,10 @@ class ModelServer:
             },
         )
 
-    def _predict(self, texts: list[str], parameters: Parameters) -> list[dict[str, Any]]:
+    def _predict(self, texts: list[str], parameters: dict[str, Any]) -> list[Any]:
         assert self.loaded is not None
-        return inference.predict_fn({"inputs": texts, "parameters": parameters}, self.loaded)
+        answers: list[Any] = inference.predict_fn({"inputs": texts, "parameters": parameters}, self.loaded)
+        return answers
 
     # -------------------------------------------------------------- routes
     async def ping(self, request: web.Request) -> web.Response:
@@ -206,13 +201,18 @@ class ModelServer:
         except UnicodeDecodeError as exc:
             self._log(endpoint, 424, 0, started, error="UnicodeDecodeError")
             return model_error(endpoint, 400, container_error(str(exc)))
+        headers: dict[str, str] = {}
         try:
             data = inference.input_fn(body, content_type)
-            if PER_REQUEST in data["parameters"]:  # refused before it can queue, as predict_fn would
-                await asyncio.to_thread(inference.budgeted_encode, data, self.loaded)
-            predictions = await self.batcher.submit(
-                data["inputs"], data["parameters"], alive=lambda: _connected(request)
-            )
+            if data["parameters"].get("info"):  # which model and code serve: no batching, no model work
+                predictions = await asyncio.to_thread(inference.predict_fn, data, self.loaded)
+            else:
+                # Refused before it can queue, as predict_fn would; and the usage predict_fn reports.
+                encoded = await asyncio.to_thread(inference.budgeted_encode, data, self.loaded)
+                predictions = await self.batcher.submit(
+                    data["inputs"], data["parameters"], alive=lambda: _connected(request)
+                )
+                headers[CUSTOM_ATTRIBUTES] = inference.custom_attributes(self.loaded, encoded)
             if fault.mode == "wrong-schema":
                 predictions = [{"sentiment": p["label"]} for p in predictions]
             payload = inference.output_fn(predictions, request.headers.get("Accept", inference.JSON))
@@ -229,8 +229,13 @@ class ModelServer:
             # The HF toolkit answers 400 for every exception raised by the hooks.
             self._log(endpoint, 424, 0, started, error=str(exc).split(":", 1)[0])
             return model_error(endpoint, 400, container_error(str(exc)))
-        self._log(endpoint, 200, len(predictions), started)
-        return web.Response(text=payload, content_type=inference.JSON)
+        self._log(endpoint, 200, len(data["inputs"]), started)
+        return web.Response(text=payload, content_type=inference.JSON, headers=headers)
+
+    async def control_plane(self, request: web.Request) -> web.Response:
+        """SageMaker's DescribeEndpoint for this server's endpoint: InService once the model is loaded."""
+        status = "InService" if self.loaded is not None else ("Creating" if not self.load_tried else "Failed")
+        return await describe_endpoint(request, self.endpoint_name, status)
 
     def _log(self, endpoint: str, status: int, texts: int, started: float, error: str | None = None) -> None:
         extra = {"endpoint": endpoint, "status": status, "texts": texts}
@@ -243,6 +248,7 @@ class ModelServer:
 def make_app(server: ModelServer) -> web.Application:
     app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
     app.router.add_get("/ping", server.ping)
+    app.router.add_post("/", server.control_plane)
     app.router.add_post("/invocations", server.container_invocations)
     app.router.add_post("/endpoints/{name}/invocations", server.runtime_invocations)
     app.router.add_get("/_local/stats", server.stats)

@@ -1,6 +1,7 @@
 """The Lambda: resolver, routes and the one error mapping. Business logic lives in logic.py."""
 
 import binascii
+import functools
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -9,15 +10,26 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter
 
 from . import logic
 from .config import Settings
-from .contract import MAX_REQUEST_TOKENS, ErrorDetail, ErrorInfo, ErrorResponse, Prediction, PredictRequest
-from .endpoint import SageMakerEndpoint, make_client
+from .contract import (
+    MAX_REQUEST_TOKENS,
+    ErrorDetail,
+    ErrorInfo,
+    ErrorResponse,
+    Health,
+    Info,
+    Prediction,
+    PredictRequest,
+)
+from .endpoint import SageMakerEndpoint, make_client, make_control_client
 from .envelope import strict_json_loads
 from .exceptions import (
     InvalidEncodingError,
@@ -33,9 +45,17 @@ from .routing import HttpApiResolver, envelope_then_validation
 API_TITLE = "SentimentPulse"
 API_VERSION = "1.0.0"
 PREDICT_PATH = "/predict"
+DOCS_PATH = "/docs"
+METHODS = {PREDICT_PATH: "POST", "/health": "GET", "/info": "GET", DOCS_PATH: "GET", "/openapi.json": "GET"}
 
 settings = Settings.from_env()  # cold start: a misconfigured function fails here, loudly
-endpoint = SageMakerEndpoint(settings.endpoint_name, make_client(settings), MAX_REQUEST_TOKENS, settings.max_attempts)
+endpoint = SageMakerEndpoint(
+    settings.endpoint_name,
+    make_client(settings),
+    MAX_REQUEST_TOKENS,
+    settings.max_attempts,
+    functools.cache(functools.partial(make_control_client, settings)),
+)
 
 
 app = HttpApiResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
@@ -57,14 +77,51 @@ _ERROR_RESPONSES: dict[int, Any] = {
 }
 
 
+_ANSWERS: TypeAdapter[list[Prediction | list[Prediction]]] = TypeAdapter(list[Prediction | list[Prediction]])
+_USAGE_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    name: {"description": description, "schema": {"type": kind}}
+    for name, kind, description in (
+        ("x-compute-tokens", "integer", "Tokens the model computed for this request (after truncation)."),
+        ("x-truncated-texts", "integer", "How many texts were cut to the model's maximum length."),
+        ("x-model-version", "string", "The serving model: Hub id@commit, or sha256: of the archive's model files."),
+    )
+}
+
+
 @app.post(
     PREDICT_PATH,
     summary="Classify the sentiment of one text or a batch",
-    responses={200: {"description": "One prediction per text, in input order"}, **_ERROR_RESPONSES},
+    responses={
+        200: {
+            "description": "One prediction per text, in input order (with top_k: a list per text, best first)",
+            "headers": _USAGE_HEADERS,
+        },
+        **_ERROR_RESPONSES,
+    },
     **envelope_then_validation(),
 )
-def predict(request: Annotated[PredictRequest, Body()]) -> list[Prediction]:
-    return logic.predict(request, endpoint)
+def predict(request: Annotated[PredictRequest, Body()]) -> Response[list[Prediction] | list[list[Prediction]]]:
+    answers, usage = logic.predict(request, endpoint)
+    body: Any = _ANSWERS.dump_json(answers).decode("utf-8")  # serialized here: the route validates requests only
+    return Response(200, content_types.APPLICATION_JSON, body, headers=usage.headers())
+
+
+@app.get(
+    "/health",
+    summary="Whether the API answers; with deep=true, whether the SageMaker endpoint is InService",
+    responses={200: {"description": "Healthy"}, 503: _ERROR_RESPONSES[503]},
+)
+def health(deep: Annotated[bool, Query(description="Also ask SageMaker for the endpoint's status.")] = False) -> Health:
+    return logic.health(endpoint, settings.endpoint_name, deep)
+
+
+@app.get(
+    "/info",
+    summary="Which model, revision and inference code answer, and the request limits",
+    responses={200: {"description": "Asked of the endpoint itself"}, **_ERROR_RESPONSES},
+)
+def info() -> Info:
+    return logic.info(endpoint)
 
 
 @app.get("/openapi.json", include_in_schema=False)
@@ -73,12 +130,19 @@ def openapi() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+# Swagger UI from the same OpenAPI document; Powertools inlines the UI's script and stylesheet it ships
+# (no swagger_base_url), so the page needs no CDN.
+app.enable_swagger(path=DOCS_PATH, title=API_TITLE, version=API_VERSION)
+
+
 def _error_response(exc: SentimentPulseError, details: list[ErrorDetail] | None = None) -> Response[str]:
     request_id = app.current_event.request_context.request_id
     with single_metric(name="Errors", unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="ErrorCode", value=exc.code)
     log = logger.error if exc.status >= 500 else logger.warning
     log("request failed", extra={"status": exc.status, "error_code": exc.code, "reason": exc.detail})
+    if details is None and exc.fields:
+        details = [ErrorDetail(field=field, issue=issue) for field, issue in exc.fields]
     envelope = ErrorResponse(
         error=ErrorInfo(code=exc.code, message=exc.message, request_id=request_id, details=details)
     )
@@ -123,8 +187,9 @@ def handle_bad_body(exc: Exception) -> Response[str]:
 
 @app.not_found
 def handle_not_found(exc: RouteNotFound) -> Response[str]:
-    if app.current_event.path == PREDICT_PATH:  # the route exists, the method does not
-        return _error_response(MethodNotAllowedError())
+    allowed = METHODS.get(app.current_event.path)
+    if allowed is not None:  # the route exists, the method does not
+        return _error_response(MethodNotAllowedError(allowed))
     return _error_response(NotFoundError())
 
 

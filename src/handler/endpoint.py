@@ -5,7 +5,8 @@ own SDK), made from botocore's session directly: importing boto3 also imports it
 and s3transfer, cold-start time for nothing this function uses.
 
 It speaks the Hugging Face toolkit's wire format (`{"inputs": [...], "parameters": {...}}` →
-`[{"label", "score"}, ...]`) and turns every botocore failure into one of our exceptions.
+`[{"label", "score"}, ...]`; model_wire.py holds its parts) and turns every botocore failure into one
+of our exceptions.
 
 Retries are ours, not botocore's (the client makes exactly one attempt per call). botocore's
 standard mode would also retry a read timeout, which means the model was still computing: a second
@@ -21,6 +22,8 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import botocore.session
@@ -32,24 +35,15 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 
 from .config import MAX_BACKOFF_S, Settings
 from .exceptions import (
-    InputRejectedError,
     ModelFailedError,
-    ModelResponseInvalidError,
     ModelThrottledError,
     ModelTimeoutError,
     ModelUnavailableError,
-    TooManyTokensError,
 )
-
-# model/code/inference.py prefixes its error messages with these codes. The HF toolkit turns every
-# exception into a 400, so this prefix is how a bad input is told apart from a model failure.
-BAD_INPUT_CODE = "SP_BAD_INPUT"
-OVER_BUDGET_CODE = "SP_TOKEN_BUDGET"  # a bad input: over parameters.max_total_tokens
+from .model_wire import ModelReport, Scoring, Usage, model_refusal, parse_predictions, parse_report
 
 _UNAVAILABLE_CODES = {
     "ValidationError",  # endpoint does not exist (or not in this region/account)
@@ -59,19 +53,13 @@ _UNAVAILABLE_CODES = {
     "ModelNotReadyException",
 }
 _THROTTLING_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException"}
+INFO_PARAMETERS = {"info": True}  # inference.py answers with its ModelReport instead of predictions
 
 
-class ModelPrediction(BaseModel):
-    """What the model must answer per text (the HF toolkit's shape). Checked here, apart from the
-    public response item, so the API can evolve without changing what the model must emit."""
-
-    model_config = ConfigDict(frozen=True)
-
-    label: str = Field(min_length=1, max_length=64)
-    score: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
-
-
-_PREDICTIONS = TypeAdapter(list[ModelPrediction])
+@dataclass(frozen=True)
+class Classified:
+    predictions: list[Any]  # per text: a ModelPrediction, or with top_k a list of them
+    usage: Usage
 
 
 def make_client(settings: Settings) -> Any:
@@ -84,10 +72,11 @@ def make_client(settings: Settings) -> Any:
     return botocore.session.get_session().create_client("sagemaker-runtime", config=config)
 
 
-def model_parameters(max_total_tokens: int) -> dict[str, Any]:
-    """The ``parameters`` of every call: the endpoint counts tokens with the model's own tokenizer
-    and refuses a request over ``max_total_tokens``."""
-    return {"truncation": True, "max_total_tokens": max_total_tokens}
+def make_control_client(settings: Settings) -> Any:
+    """The ``sagemaker`` client for DescribeEndpoint (GET /health?deep=true), made on first use: its
+    service model is large, and most containers never need it."""
+    config = Config(connect_timeout=settings.connect_timeout, read_timeout=5, retries={"total_max_attempts": 1})
+    return botocore.session.get_session().create_client("sagemaker", config=config)
 
 
 class _NotReached(Exception):
@@ -98,25 +87,54 @@ class _NotReached(Exception):
 
 
 class SageMakerEndpoint:
-    def __init__(self, endpoint_name: str, client: Any, max_total_tokens: int, max_attempts: int = 1) -> None:
+    def __init__(
+        self,
+        endpoint_name: str,
+        client: Any,
+        max_total_tokens: int,
+        max_attempts: int = 1,
+        control_client: Callable[[], Any] | None = None,
+    ) -> None:
         self.endpoint_name = endpoint_name
         self.max_attempts = max_attempts
-        self.parameters = model_parameters(max_total_tokens)
+        self.max_total_tokens = max_total_tokens
         self._client = client
+        self._control_client = control_client
 
-    def classify(self, texts: list[str]) -> list[ModelPrediction]:
-        payload = {"inputs": texts, "parameters": self.parameters}
+    def classify(self, texts: list[str], scoring: Scoring | None = None) -> Classified:
+        scoring = scoring or Scoring()
+        raw, attributes = self._call({"inputs": texts, "parameters": scoring.parameters(self.max_total_tokens)})
+        return Classified(parse_predictions(raw, len(texts), scoring), Usage.parse(attributes))
+
+    def report(self) -> ModelReport:
+        """Which model, revision and code the endpoint serves (GET /info)."""
+        raw, _ = self._call({"inputs": [], "parameters": INFO_PARAMETERS})
+        return parse_report(raw)
+
+    def status(self) -> str:
+        """The endpoint's EndpointStatus from DescribeEndpoint (GET /health?deep=true)."""
+        if self._control_client is None:
+            raise ModelUnavailableError("no control-plane client")
+        try:
+            described = self._control_client().describe_endpoint(EndpointName=self.endpoint_name)
+        except ClientError as exc:
+            raise ModelUnavailableError(str(exc.response.get("Error", {}).get("Code", ""))[:64]) from exc
+        except BotoCoreError as exc:
+            raise ModelUnavailableError(type(exc).__name__) from exc
+        return str(described.get("EndpointStatus", "Unknown"))
+
+    def _call(self, payload: dict[str, Any]) -> tuple[bytes, str | None]:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return _parse(self._invoke(body), expected=len(texts))
+                return self._invoke(body)
             except _NotReached as failure:
                 if attempt == self.max_attempts:
                     raise failure.error from None
                 time.sleep(random.uniform(0, MAX_BACKOFF_S))
         raise AssertionError("unreachable: max_attempts >= 1")
 
-    def _invoke(self, body: bytes) -> bytes:
+    def _invoke(self, body: bytes) -> tuple[bytes, str | None]:
         try:
             response = self._client.invoke_endpoint(
                 EndpointName=self.endpoint_name, ContentType="application/json", Accept="application/json", Body=body
@@ -131,7 +149,7 @@ class SageMakerEndpoint:
             raise _NotReached(ModelUnavailableError(type(exc).__name__)) from exc
         except BotoCoreError as exc:
             raise ModelUnavailableError(type(exc).__name__) from exc
-        return raw
+        return raw, response.get("CustomAttributes")
 
 
 def _from_client_error(exc: ClientError) -> Exception:
@@ -139,23 +157,12 @@ def _from_client_error(exc: ClientError) -> Exception:
     code = str(error.get("Code", ""))
     if code == "ModelError":
         original = str(exc.response.get("OriginalMessage") or error.get("Message") or "")
-        if OVER_BUDGET_CODE in original:
-            return TooManyTokensError("model counted tokens over the budget")
-        if BAD_INPUT_CODE in original:
-            return InputRejectedError("model reported bad input")
-        return ModelFailedError(f"ModelError, original status {exc.response.get('OriginalStatusCode')}")
+        refusal = model_refusal(original)
+        if isinstance(refusal, ModelFailedError):
+            return ModelFailedError(f"ModelError, original status {exc.response.get('OriginalStatusCode')}")
+        return refusal
     if code in _THROTTLING_CODES:
         return ModelThrottledError(code)
     if code in _UNAVAILABLE_CODES:
         return ModelUnavailableError(code)
     return ModelFailedError(f"unexpected error code {code[:64]}")
-
-
-def _parse(raw: bytes, expected: int) -> list[ModelPrediction]:
-    try:
-        predictions = _PREDICTIONS.validate_json(raw)
-    except PydanticValidationError:
-        raise ModelResponseInvalidError("response is not a list of {label, score}") from None
-    if len(predictions) != expected:
-        raise ModelResponseInvalidError(f"{len(predictions)} predictions for {expected} texts")
-    return predictions

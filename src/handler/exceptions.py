@@ -14,16 +14,16 @@ class SentimentPulseError(Exception):
     code: ClassVar[str] = "INTERNAL"
     message: ClassVar[str] = "Internal error."
     retry_after: ClassVar[int | None] = None
-    extra_headers: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: str | None = None, fields: list[tuple[str, str]] | None = None) -> None:
         # `detail` goes to logs only (never to the client), and must not contain request text.
+        # `fields`: (field, issue) pairs the envelope's `details` shows; built by us, never from a message.
         super().__init__(detail or self.message)
         self.detail = detail
+        self.fields = fields
 
     def headers(self) -> dict[str, str]:
-        retry = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
-        return {**self.extra_headers, **retry}
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
 # ---- client errors (4xx) -------------------------------------------------------------------
@@ -37,12 +37,18 @@ class InvalidEncodingError(SentimentPulseError):
 
 
 class NotFoundError(SentimentPulseError):
-    status, code, message = 404, "NOT_FOUND", "No such route. Use POST /predict."
+    status, code, message = 404, "NOT_FOUND", "No such route. See GET /docs."
 
 
 class MethodNotAllowedError(SentimentPulseError):
-    status, code, message = 405, "METHOD_NOT_ALLOWED", "Use POST for /predict."
-    extra_headers: ClassVar[dict[str, str]] = {"Allow": "POST"}
+    status, code, message = 405, "METHOD_NOT_ALLOWED", "This route does not take that method; see the Allow header."
+
+    def __init__(self, allowed: str) -> None:
+        super().__init__(f"allowed: {allowed}")
+        self.allowed = allowed
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": self.allowed}
 
 
 class PayloadTooLargeError(SentimentPulseError):
@@ -60,6 +66,11 @@ class UnsupportedMediaTypeError(SentimentPulseError):
 
 class ValidationError(SentimentPulseError):
     status, code, message = 422, "VALIDATION_ERROR", "The request body does not match the schema."
+
+
+class TextTooLongError(SentimentPulseError):
+    status, code = 422, "TEXT_TOO_LONG"
+    message = "With truncate false, every text must fit the model's maximum length; details names the others."
 
 
 class InputRejectedError(SentimentPulseError):

@@ -18,8 +18,10 @@ from tests.served_cases import (  # noqa: F401 - collected here, with this tier'
     runtime_url,
     test_bad_input_corpus_over_http,
     test_failed_model_load_stays_healthy_and_answers_every_call_with_its_message,
+    test_info_and_health_over_http,
     test_recorded_event_over_http,
     test_runtime_case,
+    test_the_info_call_names_the_model_and_the_code_that_serves,
 )
 from tests.support import Http, start_stack
 

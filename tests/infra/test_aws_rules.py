@@ -216,6 +216,7 @@ class Permission:
 
 PERMISSIONS = (
     Permission("PredictFunctionRole", ("sagemaker:InvokeEndpoint",), lambda r: "{Ref:Endpoint}"),
+    Permission("PredictFunctionRole", ("sagemaker:DescribeEndpoint",), lambda r: "{Ref:Endpoint}"),
     Permission(
         "PredictFunctionRole",
         ("logs:CreateLogStream", "logs:PutLogEvents"),

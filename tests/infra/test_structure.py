@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from bench.budget import SMALLEST_SERVERLESS_MB
-from devstack.lambda_env import function_environment
+from devstack.lambda_env import function_environment, model_endpoints
 from handler.config import Settings
 from tests.support import ROOT
 
@@ -85,7 +85,7 @@ def test_env_json_declares_only_what_the_template_declares(template: dict[str, A
     # The AWS_* names left are the Lambda runtime's own (region, credentials), not the template's.
     runtime_own = {"AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
     assert set(function_environment()) - declared <= runtime_own
-    assert "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME" in declared  # the local model server's URL
+    assert set(model_endpoints("http://x")) <= declared  # the local model server's URL
 
 
 @pytest.mark.parametrize(
@@ -93,22 +93,24 @@ def test_env_json_declares_only_what_the_template_declares(template: dict[str, A
     [("us-east-1", "amazonaws.com"), ("eu-west-1", "amazonaws.com"), ("cn-north-1", "amazonaws.com.cn"),
      ("us-gov-west-1", "amazonaws.com"), ("ap-southeast-2", "amazonaws.com")],
 )  # fmt: skip
+@pytest.mark.parametrize(
+    ("service", "variable"),
+    [("sagemaker-runtime", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"), ("sagemaker", "AWS_ENDPOINT_URL_SAGEMAKER")],
+)
 def test_deployed_endpoint_url_is_the_one_botocore_resolves_anyway(
-    template: dict[str, Any], region: str, url_suffix: str, monkeypatch: pytest.MonkeyPatch
+    template: dict[str, Any], region: str, url_suffix: str, service: str, variable: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    value = template["Resources"]["PredictFunction"]["Properties"]["Environment"]["Variables"][
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"
-    ]
+    value = template["Resources"]["PredictFunction"]["Properties"]["Environment"]["Variables"][variable]
     deployed = value["Fn::Sub"].replace("${AWS::Region}", region).replace("${AWS::URLSuffix}", url_suffix)
 
     def resolved() -> str:
-        client = boto3.client("sagemaker-runtime", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+        client = boto3.client(service, region_name=region, aws_access_key_id="x", aws_secret_access_key="x")  # type: ignore[call-overload]
         return str(client.meta.endpoint_url)
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", raising=False)
+    monkeypatch.delenv(variable, raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     default = resolved()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", deployed)
+    monkeypatch.setenv(variable, deployed)
     assert resolved() == default == deployed
 
 

@@ -70,8 +70,11 @@ def test_sam_build_makes_a_small_function_without_ml_dependencies(
         "model/code/__init__.py",
         "model/code/backends.py",
         "model/code/files.py",
+        "model/code/identity.py",
         "model/code/inference.py",
+        "model/code/options.py",
         "model/code/passes.py",
+        "model/code/settings.py",
         "model/digest.py",
         "model/packaging/__init__.py",
         "model/packaging/custom_resource.py",
@@ -119,5 +122,5 @@ def test_sam_deploy_guided_asks_no_authorization_question(root: Path, tool_env: 
         result = run([python, "-c", GUIDED_AUTH_CHECK, "template.yaml", mode], root, tool_env)
         assert result.returncode == 0, result.stderr[-2000:]
         checked = json.loads(result.stdout.strip().splitlines()[-1])
-        assert len(checked) == 2  # POST /predict and GET /openapi.json
+        assert len(checked) == 5  # POST /predict, GET /openapi.json, /health, /info and /docs
         assert [resource for resource, declared in checked if not declared] == [], mode

@@ -222,35 +222,10 @@ def test_code_imports_only_stdlib_torch_transformers_and_itself() -> None:
 
 
 def test_error_code_matches_the_lambda_adapter() -> None:
-    from handler.endpoint import BAD_INPUT_CODE, OVER_BUDGET_CODE
+    from handler.model_wire import BAD_INPUT_CODE, OVER_BUDGET_CODE
 
     assert inference.BAD_INPUT == BAD_INPUT_CODE
     assert inference.OVER_BUDGET == OVER_BUDGET_CODE
-
-
-def test_token_budget_counts_truncated_tokens(loaded: inference.LoadedModel) -> None:
-    """The budget is what the model computes: tokens after truncation to 512, [CLS] and [SEP] included."""
-    long_text = "good movie " * 600  # 1,200 words, truncated to 512 tokens
-    counted = [len(ids) for ids in inference.encode(loaded, [long_text, "good"])]
-    assert counted == [512, 3]
-    budget = sum(counted)
-    assert_predictions(
-        run_hooks(loaded, {"inputs": [long_text, "good"], "parameters": {"max_total_tokens": budget}}), 2
-    )
-    with pytest.raises(inference.TokenBudgetExceeded, match=f"^{inference.BAD_INPUT}: {inference.OVER_BUDGET}: 515 "):
-        run_hooks(loaded, {"inputs": [long_text, "good"], "parameters": {"max_total_tokens": budget - 1}})
-
-
-def test_token_budget_on_an_empty_batch(loaded: inference.LoadedModel) -> None:
-    assert inference.encode(loaded, []) == []
-    assert run_hooks(loaded, {"inputs": [], "parameters": {"max_total_tokens": 1}}) == []
-
-
-@pytest.mark.parametrize("budget", [0, -1, 1.5, "100", True])
-def test_token_budget_must_be_a_positive_integer(budget: Any) -> None:
-    body = json.dumps({"inputs": "a", "parameters": {"max_total_tokens": budget}}).encode()
-    with pytest.raises(inference.InputError, match="max_total_tokens"):
-        inference.input_fn(body, "application/json")
 
 
 def test_code_dir_loads_as_the_dlc_imports_it(tiny_model: Path, tmp_path: Path) -> None:
@@ -298,27 +273,3 @@ def test_one_model_fn_for_archive_weights_and_hub_weights(
     code = Path(inference.__file__).parent
     digest = hashlib.sha256(b"".join((code / n).read_bytes() for n in files.MODULES))
     assert f"code sha256={digest.hexdigest()[:12]} weights={tiny_model}" in caplog.text
-
-
-@pytest.mark.parametrize(
-    ("workers", "cpus", "threads"), [(None, 2, 2), ("1", 2, 2), ("2", 2, 1), ("2", 8, 4), ("4", 2, 1)]
-)
-def test_threads_share_the_cpus_among_the_model_servers_workers(
-    monkeypatch: pytest.MonkeyPatch, workers: str | None, cpus: int, threads: int
-) -> None:
-    """workers x threads = CPUs: multi-model-server runs SAGEMAKER_MODEL_SERVER_WORKERS copies of model_fn."""
-    monkeypatch.setattr(inference, "_host_threads", lambda: cpus)
-    environ = {} if workers is None else {"SAGEMAKER_MODEL_SERVER_WORKERS": workers}
-    assert inference.Settings.from_env(environ).threads == threads
-
-
-def test_settings_are_read_once_from_the_environment_given() -> None:
-    settings = inference.Settings.from_env(
-        {"SP_INFERENCE_VARIANT": "onnx-int8", "SP_MAX_BATCH_SIZE": "8", "SP_NUM_THREADS": "3", "HF_MODEL_ID": " a/b "}
-    )
-    assert settings == inference.Settings("onnx-int8", 8, 3, "a/b", None)
-    assert settings.weights("/nowhere") == ("a/b", None)
-    with pytest.raises(ValueError, match=r"holds no config\.json and HF_MODEL_ID is not set"):
-        inference.Settings.from_env({}).weights("/nowhere")
-    with pytest.raises(ValueError, match="SP_NUM_THREADS must be an integer"):
-        inference.Settings.from_env({"SP_NUM_THREADS": "two"})

@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack.stack import free_port
+from model.code import files
 from model.digest import sha256_bytes
 from model.packaging import custom_resource
 from model.packaging.archive import build_archive, build_code_archive
@@ -134,7 +135,7 @@ def test_create_writes_the_archive_make_package_model_writes(
     build_archive(tiny_model, tmp_path / "model.tar.gz")
     with tarfile.open(tmp_path / "model.tar.gz") as full, tarfile.open(fileobj=io.BytesIO(stored)) as code:
         names = [m.name for m in code.getmembers() if m.isfile()]
-        assert names == ["code/backends.py", "code/inference.py", "code/passes.py"]
+        assert names == sorted(f"code/{module}" for module in files.MODULES)
         for name in names:
             assert code.extractfile(name).read() == full.extractfile(name).read()  # type: ignore[union-attr]
 

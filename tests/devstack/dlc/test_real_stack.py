@@ -3,7 +3,9 @@ recorded event, the bad-input corpus and the runtime cases get what they get fro
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,10 @@ from tests.served_cases import (  # noqa: F401 - collected here, with this tier'
     runtime_url,
     test_bad_input_corpus_over_http,
     test_failed_model_load_stays_healthy_and_answers_every_call_with_its_message,
+    test_info_and_health_over_http,
     test_recorded_event_over_http,
     test_runtime_case,
+    test_the_info_call_names_the_model_and_the_code_that_serves,
 )
 from tests.support import Http
 
@@ -36,7 +40,16 @@ def test_the_toolkit_runs_our_inference_code_with_the_templates_workers(containe
     workers = container_environment()["SAGEMAKER_MODEL_SERVER_WORKERS"]
     loaded = [line for line in log.splitlines() if "model loaded: code sha256=" in line]
     assert len({line.split("W-")[1].split("-")[0] for line in loaded}) == int(workers)  # one load per worker
-    assert all("path=fp32" in line for line in loaded)
+    assert all("variant=fp32" in line for line in loaded)
+
+
+def test_info_names_the_inference_code_in_the_archive(fp32_archive: Path, api: Http) -> None:
+    """GET /info's inference_sha256 is the sha256 of the code/inference.py the archive ships."""
+    with tarfile.open(fp32_archive) as archive:
+        member = archive.extractfile("code/inference.py")
+        assert member is not None
+        shipped = hashlib.sha256(member.read()).hexdigest()
+    assert api.get_json("/info")["code"]["inference_sha256"] == shipped
 
 
 @pytest.mark.timeout(900)
@@ -50,7 +63,7 @@ def test_a_fast_path_installs_its_wheels_at_start_and_serves(fast_archive: Path,
         assert (status, body[0]["label"]) == (200, "POSITIVE")
         log = serving_log(container) + (tmp_path / "dlc" / "serving.log").read_text(errors="replace")
         assert "Successfully installed" in log and "onnxruntime" in log
-        assert "path=onnx-fp32" in log  # ONNX Runtime from the shipped wheels serves, not the PyTorch fallback
+        assert "variant=onnx-fp32" in log  # ONNX Runtime from the shipped wheels serves, not the PyTorch fallback
         print(json.dumps({"dlc_start_seconds_onnx_fp32": round(container.start_seconds or 0, 1)}))
     finally:
         container.stop()
