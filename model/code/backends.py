@@ -8,6 +8,7 @@ Ships beside ``inference.py`` in ``code/``; onnxruntime and openvino are importe
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import os
 import threading
@@ -49,6 +50,16 @@ def find_graph(model_dir: str, variant: str) -> str | None:
         log.warning("SP_INFERENCE_VARIANT=%s but %s is not installed: serving with PyTorch fp32", variant, runtime)
         return None
     return graph
+
+
+def has_graph(model_dir: str, variant: Variant) -> bool:
+    """Whether ``model_dir`` holds ``variant``'s graph and its runtime is installed (quietly: for the
+    automatic choice, where a missing graph is the normal case)."""
+    if variant.graph is None or variant.runtime is None:
+        return False
+    return (
+        os.path.isfile(os.path.join(model_dir, variant.graph)) and importlib.util.find_spec(variant.runtime) is not None
+    )
 
 
 def torch_logits(source: str, revision: str | None, dtype: torch.dtype = torch.float32) -> tuple[Logits, Any, Any]:
@@ -160,6 +171,7 @@ VARIANTS: dict[str, Variant] = {
     )
 }
 DEFAULT_VARIANT = "fp32"  # exact, and needs nothing but the weights; the others passed the parity gate
+AUTO = "auto"  # SP_INFERENCE_VARIANT's default: the fastest variant the archive holds, timed at load
 # The variants served from a graph: its file in the archive, and the runtime that serves it.
 GRAPHS = {v.name: (v.graph, v.runtime) for v in VARIANTS.values() if v.graph and v.runtime}
 GRAPH_DIRS = frozenset(graph.split("/")[0] for graph, _ in GRAPHS.values())

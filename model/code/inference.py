@@ -20,18 +20,19 @@ import torch
 from transformers import AutoConfig, AutoTokenizer
 
 if __package__:  # the project imports model.code.inference
-    from . import backends, identity, options, passes, settings
+    from . import backends, identity, options, passes
+    from . import settings as settings_module
 else:  # the DLC puts code/ on sys.path and imports this file as the top-level module "inference"
     import backends  # type: ignore[no-redef]
     import identity  # type: ignore[no-redef]
     import options  # type: ignore[no-redef]
     import passes  # type: ignore[no-redef]
-    import settings  # type: ignore[no-redef]
+    import settings as settings_module  # type: ignore[no-redef]
 
 # What callers of the hooks use, in one place.
 BAD_INPUT, MODEL_FAILURE, OVER_BUDGET = options.BAD_INPUT, options.MODEL_FAILURE, options.OVER_BUDGET
 InputError, ModelFailure, TokenBudgetExceeded = options.InputError, options.ModelFailure, options.TokenBudgetExceeded
-Options, Settings = options.Options, settings.Settings
+Options, Settings = options.Options, settings_module.Settings
 
 PACKED_ROWS = 16  # packed rows of PACK_WIDTH tokens per pass (make bench: flat from 8 to 64 rows)
 DEFAULT_VARIANT = backends.DEFAULT_VARIANT
@@ -75,14 +76,38 @@ class Answers(list[Any]):
 
 
 def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
-    """Load tokenizer and model from ``model_dir`` (the extracted archive root) or from HF_MODEL_ID."""
+    """Load tokenizer and model from ``model_dir`` (the extracted archive root) or from HF_MODEL_ID, as
+    the variant SP_INFERENCE_VARIANT names, or (``auto``, the default) the fastest the archive holds."""
     started = time.perf_counter()
     settings = Settings.from_env()
     torch.set_num_threads(settings.threads)
+    if settings.variant == backends.AUTO:
+        loaded, reason = _fastest(model_dir, settings)
+    else:
+        loaded, reason = _load(model_dir, settings, settings.variant), "SP_INFERENCE_VARIANT"
+    loaded.load_seconds = time.perf_counter() - started
+    log.info(
+        "model loaded: code sha256=%s model=%s variant=%s (%s) max_length=%d batch_size=%d packed=%s "
+        "threads=%d labels=%s in %.2fs",
+        identity.code_sha256()[:12],
+        loaded.identity.version,
+        loaded.variant,
+        reason,
+        loaded.max_length,
+        loaded.batch_size,
+        "yes" if loaded.packs else "no",
+        torch.get_num_threads(),
+        sorted(loaded.id2label.values()),
+        loaded.load_seconds,
+    )
+    return loaded
 
+
+def _load(model_dir: str, settings: settings_module.Settings, name: str) -> LoadedModel:
+    """One variant, warmed up; a graph variant whose graph or runtime is missing loads as fp32 (logged)."""
     source, revision = settings.weights(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-    variant = backends.VARIANTS[settings.variant]
+    variant = backends.VARIANTS[name]
     graph = backends.find_graph(model_dir, variant.name) if variant.load_graph is not None else None
     if graph is not None and variant.load_graph is not None:
         logits, backend = variant.load_graph(graph, settings.threads)
@@ -91,41 +116,53 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
         variant = variant if variant.load_graph is None else backends.VARIANTS[DEFAULT_VARIANT]
         logits, backend, config = backends.torch_logits(source, revision, variant.dtype)
     packs = graph is None and config.model_type == "distilbert"
-    batch_size = settings.batch_size or (PACKED_ROWS if packs else variant.batch_size)
-
     positions = getattr(config, "max_position_embeddings", None) or 512
     tokenizer_max = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else positions
-    id2label = {int(k): str(v) for k, v in config.id2label.items()}
     loaded = LoadedModel(
         model=logits,
         backend=backend,
         tokenizer=tokenizer,
-        id2label=id2label,
+        id2label={int(k): str(v) for k, v in config.id2label.items()},
         max_length=min(positions, tokenizer_max),
-        batch_size=batch_size,
+        batch_size=settings.batch_size or (PACKED_ROWS if packs else variant.batch_size),
         variant=variant.name,
         load_seconds=0.0,
         packs=packs,
         identity=identity.identify(source, revision),
     )
     _forward(loaded, encode(loaded, ["warm up"]))  # first-call allocations happen at load, not on a request
-    loaded.load_seconds = time.perf_counter() - started
-    log.info(
-        "model loaded: code sha256=%s weights=%s%s model=%s variant=%s max_length=%d batch_size=%d packed=%s "
-        "threads=%d labels=%s in %.2fs",
-        identity.code_sha256()[:12],
-        source,
-        f"@{revision}" if revision else "",
-        loaded.identity.version,
-        variant.name,
-        loaded.max_length,
-        batch_size,
-        "yes" if loaded.packs else "no",
-        torch.get_num_threads(),
-        sorted(id2label.values()),
-        loaded.load_seconds,
-    )
     return loaded
+
+
+# What the automatic choice times: short and longer texts, as requests bring them.
+PROBE = ["Great.", "Not what I hoped for at all.", "A quietly moving film, " * 8, "Awful service. " * 20] * 4
+PROBE_ROUNDS = 3
+
+
+def _fastest(model_dir: str, settings: settings_module.Settings) -> tuple[LoadedModel, str]:
+    """Among fp32 and the graph variants the archive holds (with their runtime installed), the one that
+    runs PROBE fastest here, best of PROBE_ROUNDS: which is fastest depends on the CPU that serves
+    (README, "Inference variants"), and packaging cannot see it."""
+    names = [DEFAULT_VARIANT, *(v.name for v in backends.VARIANTS.values() if backends.has_graph(model_dir, v))]
+    if len(names) == 1:
+        return _load(model_dir, settings, DEFAULT_VARIANT), "auto: the archive holds no graph variant"
+    best: tuple[float, LoadedModel] | None = None
+    timings = []
+    for name in names:
+        candidate = _load(model_dir, settings, name)
+        encoded = encode(candidate, PROBE)
+        seconds = min(_timed(candidate, encoded) for _ in range(PROBE_ROUNDS))
+        timings.append(f"{candidate.variant} {seconds * 1000:.1f} ms")
+        if best is None or seconds < best[0]:
+            best = (seconds, candidate)
+    assert best is not None
+    return best[1], f"auto: fastest of {', '.join(timings)} on {len(PROBE)} texts"
+
+
+def _timed(loaded: LoadedModel, encoded: list[list[int]]) -> float:
+    started = time.perf_counter()
+    _forward(loaded, encoded)
+    return time.perf_counter() - started
 
 
 def input_fn(input_data: bytes | str, content_type: str = JSON, context: Any = None) -> dict[str, Any]:

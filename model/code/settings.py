@@ -36,8 +36,8 @@ def _host_threads() -> int:
 class Settings:
     """The model container's environment, checked once by ``model_fn`` (a bad value fails the load)."""
 
-    variant: str  # SP_INFERENCE_VARIANT: a name in backends.VARIANTS (default fp32; a graph variant
-    # whose graph or runtime is missing serves as fp32, logged)
+    variant: str  # SP_INFERENCE_VARIANT: auto (default: the fastest the archive holds, timed at load) or a
+    # name in backends.VARIANTS (a graph variant whose graph or runtime is missing serves as fp32, logged)
     batch_size: int  # SP_MAX_BATCH_SIZE: per forward pass; 0 = the variant's (packed rows where PyTorch packs)
     threads: int  # SP_NUM_THREADS: intra-op threads; default CPUs // SAGEMAKER_MODEL_SERVER_WORKERS
     hub_id: str  # HF_MODEL_ID: the weights when the archive holds none (hub-direct mode)
@@ -47,9 +47,10 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        variant = env.get("SP_INFERENCE_VARIANT", "").strip() or backends.DEFAULT_VARIANT
-        if variant not in backends.VARIANTS:
-            raise ValueError(f"SP_INFERENCE_VARIANT must be one of {tuple(backends.VARIANTS)}, got {variant!r}")
+        variant = env.get("SP_INFERENCE_VARIANT", "").strip() or backends.AUTO
+        if variant != backends.AUTO and variant not in backends.VARIANTS:
+            choices = (backends.AUTO, *backends.VARIANTS)
+            raise ValueError(f"SP_INFERENCE_VARIANT must be one of {choices}, got {variant!r}")
         workers = _env_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", 1, 1, 512)
         return cls(
             variant=variant,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from model.code.backends import GRAPHS
 from model.code.inference import DEFAULT_VARIANT, VARIANT_NAMES
-from model.packaging import graphs, openvino_export, parity, wheels
+from model.packaging import graphs, manifest, openvino_export, parity, wheels
 from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
 from model.packaging.parity import REFERENCE
@@ -45,12 +45,15 @@ def cmd_package(args: argparse.Namespace) -> int:
         return 2
     calibration = calibration_texts(args.calibration_data) if args.variant == openvino_export.PATH else []
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = gated_model_dir(source, args.variant, args.parity_data, Path(tmp), calibration)
-        if model_dir is None:
+        gated = gated_model_dir(source, args.variant, args.parity_data, Path(tmp), calibration)
+        if gated is None:
             older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
             print(f"error: {args.variant} failed the parity gate; no archive written{older}", file=sys.stderr)
             return 1
+        model_dir, recipe, gate = gated
         extra = runtime_entries(Path(tmp), args.variant, args.dlc_python) if args.variant in GRAPHS else []
+        content = manifest.manifest(args.variant, recipe, gate, args.parity_data, calibration)
+        extra.append((manifest.NAME, manifest.write(Path(tmp) / manifest.NAME, content)))
         sha256 = build_archive(model_dir, args.out, extra=extra)
     code_out = args.out.with_name("code.tar.gz")
     code_sha256 = build_code_archive(code_out)
@@ -79,13 +82,14 @@ def calibration_texts(data: Path) -> list[str]:
 
 def gated_model_dir(
     source: Path, path: str, parity_data: Path | None, tmp: Path, calibration: Sequence[str] = ()
-) -> Path | None:
-    """The model directory to archive for ``path``, or None when no form of it passes the parity gate.
+) -> tuple[Path, str | None, list[parity.Parity]] | None:
+    """(model directory to archive, the recipe that passed, the gate's figures) for ``path``, or None when
+    no form of it passes the parity gate.
 
     fp32 ships as it is. bf16 and onnx-fp32 are gated as they are; onnx-int8 and openvino-int8 are
     built in each of ``onnx_export.INT8_RECIPES``, fastest first, and the first that passes ships."""
     if path == REFERENCE:
-        return source
+        return source, None, []
     assert parity_data is not None
     for number, variant in enumerate(graphs.recipes(path)):
         model_dir = source
@@ -101,7 +105,7 @@ def gated_model_dir(
         for result in results:
             print(result.describe())
         if all(result.passed for result in results):
-            return model_dir
+            return model_dir, graphs.describe(path, variant) if path in GRAPHS else None, results
     return None
 
 

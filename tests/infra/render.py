@@ -167,7 +167,7 @@ CHOICES: dict[str, list[Any]] = {
     "EndpointMode": ["serverless", "realtime"],
     "ModelDataUrl": ["", "s3://model-bucket/sentimentpulse/models/0123abcd/model.tar.gz"],
     "ModelDataKmsKeyArn": ["", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
-    "InferenceVariant": ["fp32", "bf16", "onnx-fp32", "onnx-int8", "openvino-int8"],
+    "InferenceVariant": ["auto", "fp32", "bf16", "onnx-fp32", "onnx-int8", "openvino-int8"],
     "ImageUri": [
         "",
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:2.6.0-cpu",

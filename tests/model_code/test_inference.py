@@ -265,6 +265,7 @@ def test_one_model_fn_for_archive_weights_and_hub_weights(
     with pytest.raises(ValueError, match="HF_MODEL_ID is not set"):
         inference.model_fn(str(code_only))
     monkeypatch.setenv("HF_MODEL_ID", str(tiny_model))
+    monkeypatch.delenv("SP_INFERENCE_VARIANT", raising=False)  # the default: auto
     caplog.set_level(logging.INFO, logger="sentimentpulse.inference")
     from_hub = inference.model_fn(str(code_only))
     from_archive = inference.model_fn(str(tiny_model))  # weights in the archive win over HF_MODEL_ID
@@ -272,4 +273,5 @@ def test_one_model_fn_for_archive_weights_and_hub_weights(
     assert inference.predict_fn(texts, from_hub) == inference.predict_fn(texts, from_archive)
     code = Path(inference.__file__).parent
     digest = hashlib.sha256(b"".join((code / n).read_bytes() for n in files.MODULES))
-    assert f"code sha256={digest.hexdigest()[:12]} weights={tiny_model}" in caplog.text
+    assert f"code sha256={digest.hexdigest()[:12]} model=sha256:" in caplog.text
+    assert "variant=fp32 (auto: the archive holds no graph variant)" in caplog.text

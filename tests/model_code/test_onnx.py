@@ -3,6 +3,7 @@ that carries ONNX Runtime to an endpoint without internet."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import subprocess
@@ -101,6 +102,12 @@ def test_archive_ships_onnx_runtime_installable_without_internet(
         names = set(archive.getnames())
         archive.extractall(extracted, filter="data")
     assert {"config.json", "model.safetensors", "onnx/model-fp32.onnx", "code/inference.py"} <= names
+    # The manifest says what the archive holds and the gate's evidence for it.
+    recorded = json.loads((extracted / "manifest.json").read_text(encoding="utf-8"))
+    assert set(recorded["variants"]) == {"fp32", "onnx-fp32"}
+    (gate,) = recorded["variants"]["onnx-fp32"]["gate"]
+    assert (gate["sentences"], gate["passed"], gate["label_agreement"]) == (3, True, 1.0)
+    assert recorded["parity_data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     requirements = (extracted / "code" / "requirements.txt").read_text(encoding="utf-8")
     assert requirements.splitlines()[:2] == ["--no-index", f"--find-links {wheels.FIND_LINKS}"]
     runtime = [n for n in names if n.startswith("code/wheels/onnxruntime-")]
@@ -115,3 +122,20 @@ def test_archive_ships_onnx_runtime_installable_without_internet(
     assert result.returncode == 0, result.stderr[-2000:]
     resolved = {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
     assert "onnxruntime" in resolved
+
+
+def test_auto_serves_the_variant_that_ran_fastest_at_load(
+    staged: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """auto (the default) times fp32 and every graph the archive holds on this CPU and keeps the fastest."""
+    monkeypatch.delenv("SP_INFERENCE_VARIANT", raising=False)
+    caplog.set_level(logging.INFO, logger="sentimentpulse.inference")
+    measured = inference.model_fn(str(staged))  # real timings: whichever won, the log says why
+    line = next(r.getMessage() for r in caplog.records if "model loaded" in r.getMessage())
+    assert all(f"{name} " in line for name in ("fp32", "onnx-fp32", "onnx-int8")), line
+    assert f"variant={measured.variant} (auto: fastest of" in line
+
+    timings = {"onnx-int8": {"fp32": 0.3, "onnx-fp32": 0.2, "onnx-int8": 0.1}, "fp32": {"fp32": 0.1}}
+    for fastest, seconds in timings.items():  # the choice follows the timings, not a fixed preference
+        monkeypatch.setattr(inference, "_timed", lambda loaded, encoded, s=seconds: s.get(loaded.variant, 1.0))
+        assert inference.model_fn(str(staged)).variant == fastest

@@ -21,7 +21,7 @@ def test_every_place_that_names_the_variants_names_the_registry() -> None:
     assert list(inference.VARIANT_NAMES) == names
     template, _ = decode(str(ROOT / "template.yaml"))
     assert template is not None
-    assert template["Parameters"]["InferenceVariant"]["AllowedValues"] == names
+    assert template["Parameters"]["InferenceVariant"]["AllowedValues"] == [backends.AUTO, *names]
     commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
     option = next(a for a in commands.choices["package"]._actions if a.dest == "variant")
     assert option.choices is not None and list(option.choices) == names
@@ -30,7 +30,7 @@ def test_every_place_that_names_the_variants_names_the_registry() -> None:
     assert re.findall(r"VARIANT=([a-z0-9|-]+)", help_line)[0].split("|") == names[1:]  # fp32 is the default
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if line.startswith("| `InferenceVariant` |"))
-    assert all(f"`{name}`" in row for name in names)
+    assert all(f"`{name}`" in row for name in [backends.AUTO, *names])
 
 
 def test_graph_variants_name_their_file_runtime_and_loader() -> None:
