@@ -27,7 +27,7 @@ VARIANTS ?= fp32,bf16
 VARIANT ?= fp32
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-unit test-integration test-docker lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench bench-docs bench-workers budget load overhead clean
+.PHONY: help install test test-unit test-integration test-docker lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench bench-docs bench-workers bench-start budget load overhead clean
 
 help: ## Show this help
 	@echo "SentimentPulse - make targets:"
@@ -137,6 +137,9 @@ budget: $(VENV)/.installed ## The worst accepted request through the local stack
 
 bench-workers: $(VENV)/.installed $(DLC)/.installed ## MMS workers x threads on the DLC's real serving stack (README, Workers and threads)
 	$(PY) -m bench.mms_workers --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"
+
+bench-start: $(VENV)/.installed $(DLC)/.installed ## Start time and size of the fp32 and openvino-int8 archives on the DLC's real stack, and what auto serves
+	$(PY) -m bench.dlc_start --data "$(DATA)"
 
 load: $(VENV)/.installed ## Bounded load test against the local stack, then the knee (docs/load-knee.md)
 	$(PY) -m bench.load --model "$(MODEL)"

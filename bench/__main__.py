@@ -19,12 +19,12 @@ import torch
 
 from bench import budget, capacity, cold_import, measure, render, serving
 from bench.results import BenchResult, Setup
+from devstack.lambda_env import ROOT
 from model.code import backends, inference
 from model.packaging import graphs, openvino_export
 from model.packaging.onnx_export import INT8_RECIPES
 from model.training.data import read_tsv
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SWEEP = ("fp32", graphs.describe("onnx-int8", INT8_RECIPES[0]), graphs.describe("openvino-int8", INT8_RECIPES[0]))
 
 

@@ -16,12 +16,12 @@ import torch
 
 from bench.results import Latency, Roofline, Setup
 from devstack.client import percentile
+from devstack.lambda_env import ROOT
 from model.code import inference, passes
 
 SHORT = "This product is amazing, I loved it!"
 BATCH_SIZES = (8, 32, 16, 64, 128)  # the sweep: texts per pass (quick mode: the first two)
 PACKED_ROWS = (4, 16, 8, 32, 64)  # where the model packs: rows per pass
-ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def build_full_size_model(config_dir: Path, out: Path) -> Path:
@@ -145,7 +145,7 @@ def peer(model_dir: Path, data: Path, limit: int) -> Setup | None:
     if not python.exists():
         return None
     result = subprocess.run(
-        [str(python), str(ROOT / "model" / "bench" / "peer.py"), "--model", str(model_dir), "--data", str(data),
+        [str(python), str(ROOT / "bench" / "peer.py"), "--model", str(model_dir), "--data", str(data),
          "--limit", str(limit)],
         capture_output=True, text=True, check=False, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )  # fmt: skip

@@ -21,10 +21,11 @@ from pathlib import Path
 from bench.measure import build_full_size_model
 from devstack.client import percentile, timed_ms
 from devstack.dlc import DlcContainer, DlcError, free_mms_port
+from devstack.lambda_env import ROOT
 from model.packaging.archive import build_archive
 from model.training.data import read_tsv
 
-BUILD = Path(__file__).resolve().parent.parent.parent / "build" / "bench"
+BUILD = ROOT / "build" / "bench"
 CONFIGS = ((1, 2), (2, 1), (2, 2))  # (workers, threads)
 PARAMETERS = {"truncation": True, "max_total_tokens": 2048}  # what the handler sends
 

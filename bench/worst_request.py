@@ -22,12 +22,13 @@ from pathlib import Path
 from bench.budget import AVX2_ONLY, MARGIN, READ_TIMEOUT_S, Projection
 from bench.measure import build_full_size_model, worst_case_texts
 from devstack.client import post_json
+from devstack.lambda_env import ROOT
 from devstack.stack import LocalStack, free_port
 from handler.contract import MAX_REQUEST_TOKENS
 from model.training.data import read_tsv
 
 MAX_LENGTH = 512
-CACHE = Path(__file__).resolve().parent.parent.parent / "build" / "bench" / "full-size-distilbert"
+CACHE = ROOT / "build" / "bench" / "full-size-distilbert"
 
 
 def cpu_flags() -> set[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import dlc_start
 from model.code import inference
 from model.packaging import __main__ as packaging_cli
 from model.packaging import graphs, onnx_export, wheels
@@ -134,6 +135,8 @@ def test_auto_serves_the_variant_that_ran_fastest_at_load(
     line = next(r.getMessage() for r in caplog.records if "model loaded" in r.getMessage())
     assert all(f"{name} " in line for name in ("fp32", "onnx-fp32", "onnx-int8")), line
     assert f"variant={measured.variant} (auto: fastest of" in line
+    choice = dlc_start.CHOICE.search(line)  # what make bench-start reads from the DLC's log
+    assert choice is not None and choice.group(1) == measured.variant
 
     timings = {"onnx-int8": {"fp32": 0.3, "onnx-fp32": 0.2, "onnx-int8": 0.1}, "fp32": {"fp32": 0.1}}
     for fastest, seconds in timings.items():  # the choice follows the timings, not a fixed preference
