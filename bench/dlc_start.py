@@ -20,6 +20,8 @@ from devstack.lambda_env import ROOT
 from model.packaging import __main__ as packaging
 
 BUILD = ROOT / "build" / "bench" / "dlc-start"
+# The template's container environment at its defaults (the dlc test tier renders it from template.yaml).
+TEMPLATE_ENVIRONMENT = {"HF_TASK": "text-classification", "SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
 CHOICE = re.compile(r"variant=(\S+) \((auto: [^)]*)\)")
 
 
@@ -35,13 +37,14 @@ def package(variant: str, data: Path, out: Path) -> Path:
 def start(archive: Path) -> tuple[float, str]:
     """(seconds to the first answer, what auto logged about its choice)."""
     with tempfile.TemporaryDirectory(prefix="dlc-start-") as tmp, open(Path(tmp) / "log", "wb") as log:
-        environment = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}  # the template's default; the variant: auto
+        environment = TEMPLATE_ENVIRONMENT  # SP_INFERENCE_VARIANT unset: auto, the template's default
         container = DlcContainer(archive, free_mms_port(), run_dir=Path(tmp) / "run", environment=environment, log=log)
         try:
             container.start()
         finally:
             container.stop()
-        logs = "\n".join(p.read_text(errors="replace") for p in (Path(tmp) / "run" / "logs").glob("*.log"))
+        files = [Path(tmp) / "log", *(Path(tmp) / "run" / "logs").glob("*.log")]  # the stack's output, MMS's logs
+        logs = "\n".join(p.read_text(errors="replace") for p in files)
         found = CHOICE.search(logs)
         return container.start_seconds or 0.0, f"{found.group(1)} ({found.group(2)})" if found else "?"
 

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for workers, threads in CONFIGS:
         environment = {
+            "HF_TASK": "text-classification",  # as the template sets it; multi-model-server fails to start without
             "SAGEMAKER_MODEL_SERVER_WORKERS": str(workers),
             "SP_NUM_THREADS": str(threads),
             "SP_INFERENCE_VARIANT": "fp32",

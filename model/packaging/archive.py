@@ -21,7 +21,7 @@ WEIGHT_FILES = (
 )
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "vocab.json")
 # Files of a local model directory that SageMaker does not need.
-SKIPPED = {"training.json", ".gitattributes", "manifest.json"}  # manifest.json: written anew per archive
+SKIPPED = {"training.json", ".gitattributes", "archive-manifest.json"}  # the manifest: written anew per archive
 
 
 class ModelDirError(Exception):

@@ -1,4 +1,7 @@
-"""``manifest.json`` at the archive root: what ``make package-model`` put in it and why.
+"""``archive-manifest.json`` at the archive root: what ``make package-model`` put in it and why.
+
+Not ``manifest.json``: multi-model-server reads a model directory's ``manifest.json`` as its own legacy
+archive manifest and fails to start (found by make bench-start on the real stack).
 
 The variants it holds (fp32 always; a graph variant with the recipe that passed), each graph variant's
 parity-gate figures, and the sha256 of the data the gate and the calibration read, so an archive can be
@@ -15,7 +18,7 @@ from typing import Any
 from model.digest import sha256_bytes, sha256_file
 from model.packaging.parity import MAX_ACCURACY_DROP, MIN_AGREEMENT, Parity
 
-NAME = "manifest.json"
+NAME = "archive-manifest.json"
 
 
 def manifest(

@@ -104,7 +104,7 @@ def test_archive_ships_onnx_runtime_installable_without_internet(
         archive.extractall(extracted, filter="data")
     assert {"config.json", "model.safetensors", "onnx/model-fp32.onnx", "code/inference.py"} <= names
     # The manifest says what the archive holds and the gate's evidence for it.
-    recorded = json.loads((extracted / "manifest.json").read_text(encoding="utf-8"))
+    recorded = json.loads((extracted / "archive-manifest.json").read_text(encoding="utf-8"))
     assert set(recorded["variants"]) == {"fp32", "onnx-fp32"}
     (gate,) = recorded["variants"]["onnx-fp32"]["gate"]
     assert (gate["sentences"], gate["passed"], gate["label_agreement"]) == (3, True, 1.0)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import dlc_start
 from devstack.dlc import DlcContainer
 from devstack.expectations import SEED
 from tests.devstack.dlc.conftest import container_environment, serve
@@ -67,3 +68,11 @@ def test_a_fast_path_installs_its_wheels_at_start_and_serves(fast_archive: Path,
         print(json.dumps({"dlc_start_seconds_onnx_fp32": round(container.start_seconds or 0, 1)}))
     finally:
         container.stop()
+
+
+def test_the_benchmarks_start_the_container_as_the_template_does() -> None:
+    """make bench-start and bench-workers set the container's environment by hand (bench/ reads no
+    template): it must be the template's, rendered at its defaults."""
+    assert dlc_start.TEMPLATE_ENVIRONMENT.items() <= container_environment().items()
+    assert "SP_INFERENCE_VARIANT" not in dlc_start.TEMPLATE_ENVIRONMENT  # unset: auto, the default
+    assert container_environment()["SP_INFERENCE_VARIANT"] == "auto"
