@@ -8,11 +8,10 @@ Routes
   GET  /_local/stats                  counters (batching is observable) and the model load's outcome
   POST /_local/fault                  fault injection, only with --enable-fault-injection
 
-It is a stand-in for the Hugging Face DLC, so it does what the real stack does (tests/devstack/dlc runs one
-case table through both): the body is decoded to str before ``input_fn``; the request's
-``parameters`` reach ``predict_fn``; a failed ``model_fn`` leaves ``/ping`` healthy, and every
-invocation tries the load again and answers 400 with its message; errors come back as the runtime
-API returns the container's (devstack/sagemaker_wire.py), so botocore raises its real exceptions.
+A stand-in for the Hugging Face DLC that does what the real stack does (tests/devstack/dlc runs one case
+table through both): the body is decoded before ``input_fn``; ``parameters`` reach ``predict_fn``; a
+failed ``model_fn`` leaves ``/ping`` healthy and every invocation retries it, answering 400 with its
+message; errors come back as the runtime API returns the container's (devstack/sagemaker_wire.py).
 """
 
 from __future__ import annotations
@@ -201,18 +200,9 @@ class ModelServer:
         except UnicodeDecodeError as exc:
             self._log(endpoint, 424, 0, started, error="UnicodeDecodeError")
             return model_error(endpoint, 400, container_error(str(exc)))
-        headers: dict[str, str] = {}
         try:
             data = inference.input_fn(body, content_type)
-            if data["parameters"].get("info"):  # which model and code serve: no batching, no model work
-                predictions = await asyncio.to_thread(inference.predict_fn, data, self.loaded)
-            else:
-                # Refused before it can queue, as predict_fn would; and the usage predict_fn reports.
-                encoded = await asyncio.to_thread(inference.budgeted_encode, data, self.loaded)
-                predictions = await self.batcher.submit(
-                    data["inputs"], data["parameters"], alive=lambda: _connected(request)
-                )
-                headers[CUSTOM_ATTRIBUTES] = inference.custom_attributes(self.loaded, encoded)
+            predictions, headers = await self._answer(data, request)
             if fault.mode == "wrong-schema":
                 predictions = [{"sentiment": p["label"]} for p in predictions]
             payload = inference.output_fn(predictions, request.headers.get("Accept", inference.JSON))
@@ -231,6 +221,16 @@ class ModelServer:
             return model_error(endpoint, 400, container_error(str(exc)))
         self._log(endpoint, 200, len(data["inputs"]), started)
         return web.Response(text=payload, content_type=inference.JSON, headers=headers)
+
+    async def _answer(self, data: dict[str, Any], request: web.Request) -> tuple[Any, dict[str, str]]:
+        """predict_fn's answer (through the batcher) and the CustomAttributes it reports."""
+        assert self.loaded is not None
+        if data["parameters"].get("info"):  # which model and code serve: no batching, no model work
+            return await asyncio.to_thread(inference.predict_fn, data, self.loaded), {}
+        # Refused before it can queue, as predict_fn would; and the usage predict_fn reports.
+        encoded = await asyncio.to_thread(inference.budgeted_encode, data, self.loaded)
+        answers = await self.batcher.submit(data["inputs"], data["parameters"], alive=lambda: _connected(request))
+        return answers, {CUSTOM_ATTRIBUTES: inference.custom_attributes(self.loaded, encoded)}
 
     async def control_plane(self, request: web.Request) -> web.Response:
         """SageMaker's DescribeEndpoint for this server's endpoint: InService once the model is loaded."""
