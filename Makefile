@@ -60,7 +60,7 @@ $(DLC)/.installed: requirements-dlc.txt
 
 install: $(VENV)/.installed $(TOOLS)/.installed $(DLC)/.installed ## Create .venv (app, model, tests), .venv-tools (SAM CLI, checkov) and .venv-dlc (the DLC's serving stack)
 
-test: install ## Run every test tier (unit, template, model, devstack, dlc, docker) - the CI command
+test: install ## Run every test (markers: unit, model, template, devstack, browser, dlc, docker, bench) - the CI command
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install ## Run the unit tier only (fast, no sockets)
