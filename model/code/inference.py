@@ -85,6 +85,7 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
         loaded, reason = _fastest(model_dir, settings)
     else:
         loaded, reason = _load(model_dir, settings, settings.variant), "SP_INFERENCE_VARIANT"
+    loaded.identity = identity.identify(*settings.weights(model_dir))  # once: it hashes the weights' files
     loaded.load_seconds = time.perf_counter() - started
     log.info(
         "model loaded: code sha256=%s model=%s variant=%s (%s) max_length=%d batch_size=%d packed=%s "
@@ -128,7 +129,6 @@ def _load(model_dir: str, settings: settings_module.Settings, name: str) -> Load
         variant=variant.name,
         load_seconds=0.0,
         packs=packs,
-        identity=identity.identify(source, revision),
     )
     _forward(loaded, encode(loaded, ["warm up"]))  # first-call allocations happen at load, not on a request
     return loaded
