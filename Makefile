@@ -24,7 +24,11 @@ TRANSFORMERS_VERSION ?= 4.51.3
 DEVICE ?= cpu
 STACK ?= sentimentpulse
 VARIANTS ?= fp32,bf16
-VARIANT ?= fp32
+VARIANT ?= auto
+# The parity gate's data: DATA when given (make ... DATA=dir) or when the default folder exists here;
+# otherwise nothing is passed and packaging fetches SST-2 with datasets (or stops, naming DATA=).
+GATE_DATA = $(if $(filter file,$(origin DATA)),$(wildcard $(DATA)),$(DATA))
+PACKAGE_ARGS = --model "$(MODEL)" --variant "$(VARIANT)" $(if $(GATE_DATA),--parity-data "$(GATE_DATA)/dev.tsv" --calibration-data "$(GATE_DATA)/train.tsv")
 PYTEST_ARGS ?=
 
 .PHONY: help install test test-unit test-integration test-docker lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench bench-docs bench-workers bench-start budget load overhead clean
@@ -88,7 +92,7 @@ build: install ## sam build (python3.13 wheels, works with any local Python)
 
 deploy: install ## package-model -> sam build -> sam deploy (needs AWS credentials and BUCKET)
 	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<s3 bucket for model.tar.gz> (or run 'sam deploy --guided' for hub-direct mode)"; exit 2; }
-	$(PY) -m model.packaging package --model "$(MODEL)" --variant "$(VARIANT)" --parity-data "$(DATA)/dev.tsv" --calibration-data "$(DATA)/train.tsv" --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
+	$(PY) -m model.packaging package $(PACKAGE_ARGS) --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
 	$(SAM) build
 	$(SAM) deploy --config-env "$(CONFIG_ENV)" --region "$(REGION)" --parameter-overrides $$($(PY) -m model.packaging overrides --samconfig samconfig.toml --config-env "$(CONFIG_ENV)" --image-uri "$$($(PY) -m model.packaging image-uri --region $(REGION) --transformers-version $(TRANSFORMERS_VERSION) --device $(DEVICE))")
 
@@ -106,8 +110,8 @@ lambda-image: install ## Build public.ecr.aws/lambda/python:3.13-x86_64 locally 
 sam-local: install ## Every event through sam local start-lambda + start-api in Docker, checked (table)
 	$(PY) -m devstack.sam_local --model "$(MODEL)"
 
-package-model: $(VENV)/.installed ## Build a deterministic model.tar.gz from MODEL; upload with BUCKET=...; VARIANT=bf16|onnx-fp32|onnx-int8|openvino-int8 must pass the parity gate on DATA/dev.tsv
-	$(PY) -m model.packaging package --model "$(MODEL)" --variant "$(VARIANT)" --parity-data "$(DATA)/dev.tsv" --calibration-data "$(DATA)/train.tsv" $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
+package-model: $(VENV)/.installed ## model.tar.gz from MODEL: fp32 + each fast variant that passes the parity gate (DATA, else SST-2 via datasets); VARIANT=fp32|bf16|onnx-fp32|onnx-int8|openvino-int8 pins one; BUCKET=... uploads
+	$(PY) -m model.packaging package $(PACKAGE_ARGS) $(if $(BUCKET),--bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)")
 
 image-uri: $(VENV)/.installed ## Print the HF PyTorch inference DLC image URI (REGION, TRANSFORMERS_VERSION, DEVICE)
 	$(PY) -m model.packaging image-uri --region "$(REGION)" --transformers-version "$(TRANSFORMERS_VERSION)" --device "$(DEVICE)"

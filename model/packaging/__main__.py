@@ -8,12 +8,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from model.code.backends import GRAPHS
-from model.code.inference import DEFAULT_VARIANT, VARIANT_NAMES
-from model.packaging import graphs, manifest, openvino_export, parity, wheels
+from model.code.inference import VARIANT_NAMES
+from model.packaging import gate_data, manifest, openvino_export, shipping, wheels
 from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
-from model.packaging.parity import REFERENCE
 from model.packaging.samconfig import SamConfigError, format_overrides, read_overrides, set_override
 from model.packaging.upload import UploadError, upload
 from model.packaging.wheels import WheelError
@@ -22,6 +20,7 @@ from model.training.data import DataError, read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_OUT = ROOT / "build" / "model" / "model.tar.gz"
+GATE_DATA_CACHE = ROOT / "build" / "gate-data"
 
 
 def cmd_package(args: argparse.Namespace) -> int:
@@ -29,35 +28,36 @@ def cmd_package(args: argparse.Namespace) -> int:
     if not source.exists() and HUB_ID.match(args.model):
         source = fetch_from_hub(args.model, args.revision)
     validate_model_dir(source, load=not args.no_load_check)
-    if args.variant != REFERENCE and args.parity_data is None:
-        print(
-            f"error: --variant {args.variant} needs --parity-data (SST-2 dev.tsv): "
-            "a path other than fp32 ships only after the parity gate",
-            file=sys.stderr,
-        )
-        return 2
-    if args.variant == openvino_export.PATH and args.calibration_data is None:
-        print(
-            f"error: --variant {args.variant} needs --calibration-data (SST-2 train.tsv): "
-            "its static int8 quantization is calibrated on those sentences",
-            file=sys.stderr,
-        )
-        return 2
-    calibration = calibration_texts(args.calibration_data) if args.variant == openvino_export.PATH else []
+    tried = shipping.candidates(args.variant)
+    data = gate_inputs(args, tried)
+    calibration = calibration_texts(data.calibration) if data and openvino_export.PATH in tried else []
     with tempfile.TemporaryDirectory() as tmp:
-        gated = gated_model_dir(source, args.variant, args.parity_data, Path(tmp), calibration)
-        if gated is None:
-            older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
-            print(f"error: {args.variant} failed the parity gate; no archive written{older}", file=sys.stderr)
-            return 1
-        model_dir, recipe, gate = gated
-        extra = runtime_entries(Path(tmp), args.variant, args.dlc_python) if args.variant in GRAPHS else []
-        content = manifest.manifest(args.variant, recipe, gate, args.parity_data, calibration)
+        shipped: list[shipping.Gated] = []
+        for variant in tried:
+            assert data is not None
+            gated = shipping.gate(source, variant, data.parity, Path(tmp), calibration)
+            if gated is not None:
+                shipped.append(gated)
+            elif args.variant != shipping.AUTO:
+                older = f" (the older {args.out} is left as it was)" if args.out.exists() else ""
+                print(f"error: {variant} failed the parity gate; no archive written{older}", file=sys.stderr)
+                return 1
+        if tried and not shipped:
+            print(
+                f"WARNING: no fast variant passed the parity gate ({', '.join(tried)}: figures above); "
+                "the archive ships fp32 alone",
+                file=sys.stderr,
+            )
+        extra = shipping.runtime_entries(Path(tmp), [g.variant for g in shipped], args.dlc_python)
+        extra += [entry for gated in shipped for entry in gated.graph_entries()]
+        source_of_data = data.source if data else None
+        content = manifest.manifest(shipped, data.parity if data else None, calibration, source_of_data)
         extra.append((manifest.NAME, manifest.write(Path(tmp) / manifest.NAME, content)))
-        sha256 = build_archive(model_dir, args.out, extra=extra)
+        sha256 = build_archive(source, args.out, extra=extra)
     code_out = args.out.with_name("code.tar.gz")
     code_sha256 = build_code_archive(code_out)
     print(f"archive: {args.out}")
+    print(f"variants: {', '.join(['fp32', *(g.variant for g in shipped)])} (SP_INFERENCE_VARIANT={args.variant})")
     print(f"sha256:  {sha256}")
     print(f"code:    {code_out} (code only, as the stack uploads it in hub mode; sha256 {code_sha256})")
     if not args.bucket:
@@ -75,51 +75,27 @@ def cmd_package(args: argparse.Namespace) -> int:
     return 0
 
 
+def gate_inputs(args: argparse.Namespace, tried: Sequence[str]) -> gate_data.GateData | None:
+    """The gate's sentences: the files given, else SST-2 fetched once into build/gate-data (see gate_data);
+    None when only fp32 ships and nothing is gated."""
+    if not tried:
+        return None
+    if args.parity_data is None:
+        if args.calibration_data is not None:
+            raise DataError("--calibration-data needs --parity-data too (the gate's labelled dev.tsv)")
+        return gate_data.fetch(args.data_cache)
+    calibration = args.calibration_data
+    if calibration is None and openvino_export.PATH in tried:
+        raise DataError(
+            f"{openvino_export.PATH} needs --calibration-data (SST-2 train.tsv): its static int8 "
+            "quantization is calibrated on those sentences"
+        )
+    return gate_data.GateData(args.parity_data, calibration or args.parity_data, f"{args.parity_data} (given)")
+
+
 def calibration_texts(data: Path) -> list[str]:
     """openvino-int8's calibration sentences: a fixed sample of ``data`` (train.tsv, never dev.tsv)."""
     return openvino_export.calibration_sample([e.text for e in read_tsv(data)])
-
-
-def gated_model_dir(
-    source: Path, path: str, parity_data: Path | None, tmp: Path, calibration: Sequence[str] = ()
-) -> tuple[Path, str | None, list[parity.Parity]] | None:
-    """(model directory to archive, the recipe that passed, the gate's figures) for ``path``, or None when
-    no form of it passes the parity gate.
-
-    fp32 ships as it is. bf16 and onnx-fp32 are gated as they are; onnx-int8 and openvino-int8 are
-    built in each of ``onnx_export.INT8_RECIPES``, fastest first, and the first that passes ships."""
-    if path == REFERENCE:
-        return source, None, []
-    assert parity_data is not None
-    for number, variant in enumerate(graphs.recipes(path)):
-        model_dir = source
-        if path in GRAPHS:
-            runtime = GRAPHS[path][1]
-            print(f"graph:   building {graphs.describe(path, variant)} for {runtime}", flush=True)
-            graph = graphs.stage(source, tmp / f"stage-{number}", path, variant, calibration)
-            model_dir = graph.parent.parent
-            size = sum(f.stat().st_size for f in graph.parent.iterdir())
-            print(f"graph:   {graph.parent.name}/ {size / 1e6:.1f} MB")
-        # A faster path ships only if it answers like fp32 on the data given: no archive otherwise.
-        results = parity.check(model_dir, path, parity_data)
-        for result in results:
-            print(result.describe())
-        if all(result.passed for result in results):
-            return model_dir, graphs.describe(path, variant) if path in GRAPHS else None, results
-    return None
-
-
-def runtime_entries(tmp: Path, path: str, python: str = wheels.DLC_PYTHON) -> list[tuple[str, Path]]:
-    """The path's runtime as wheels for the DLC, and the requirements.txt that installs them offline."""
-    requirement = wheels.runtime_requirement(path)
-    print(f"wheels:  {requirement} and its dependencies for Python {python} manylinux")
-    found = wheels.download(tmp / "wheels", path, python)
-    requirements = tmp / "requirements.txt"
-    requirements.write_text(wheels.requirements_text(path), encoding="utf-8")
-    print(f"wheels:  {len(found)} files, {sum(w.stat().st_size for w in found) / 1e6:.1f} MB")
-    seconds = wheels.offline_install_seconds(tmp / "wheels", tmp / "offline-install", path, python)
-    print(f"wheels:  install with --no-index, as the endpoint will: {seconds:.1f} s (every wheel installed)")
-    return [("code/requirements.txt", requirements), *((f"{wheels.WHEELS_DIR}/{w.name}", w) for w in found)]
 
 
 def cmd_image_uri(args: argparse.Namespace) -> int:
@@ -156,13 +132,24 @@ def parser() -> argparse.ArgumentParser:
     pkg.add_argument("--config-env", default="default", help="samconfig environment to update (default: default)")
     pkg.add_argument(
         "--variant",
-        choices=VARIANT_NAMES,
-        default=DEFAULT_VARIANT,
+        choices=(shipping.AUTO, *VARIANT_NAMES),
+        default=shipping.AUTO,
         help=f"SP_INFERENCE_VARIANT the endpoint will use, written to samconfig as InferenceVariant "
-        f"(default: {DEFAULT_VARIANT}); any other path must pass the parity gate on --parity-data",
+        f"(default: {shipping.AUTO}: ship fp32 plus each of {', '.join(shipping.FAST)} that passes the parity "
+        "gate, and let the endpoint time them on its CPU); a named variant other than fp32 must pass",
     )
     pkg.add_argument(
-        "--parity-data", type=Path, help="SST-2 TSV (dev.tsv) for the parity gate of a path other than fp32"
+        "--parity-data",
+        type=Path,
+        help=f"labelled TSV (SST-2 dev.tsv) for the parity gate (default: {gate_data.DATASET} fetched with "
+        "datasets, see --data-cache)",
+    )
+    pkg.add_argument(
+        "--data-cache",
+        type=Path,
+        default=GATE_DATA_CACHE,
+        help=f"where {gate_data.DATASET} is written as dev.tsv/train.tsv when no data is given "
+        f"(default: {GATE_DATA_CACHE.relative_to(ROOT)})",
     )
     pkg.add_argument(
         "--calibration-data",

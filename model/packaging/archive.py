@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from model.code import backends
 from model.digest import sha256_bytes, sha256_file
 from model.packaging.tarball import CODE_DIR, code_archive, code_entries, write
 
@@ -56,7 +57,9 @@ def _entries(model_dir: Path, code_dir: Path) -> list[tuple[str, Path]]:
     entries: list[tuple[str, Path]] = []
     for path in sorted(model_dir.rglob("*")):
         relative = path.relative_to(model_dir)
-        if not path.is_file() or relative.parts[0].startswith(".") or relative.parts[0] == "code":
+        top = relative.parts[0]
+        # Graphs enter only through the parity gate (``shipping``): one left in the source is not evidence.
+        if not path.is_file() or top.startswith(".") or top == "code" or top in backends.GRAPH_DIRS:
             continue
         if relative.as_posix() in SKIPPED:
             continue

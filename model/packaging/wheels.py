@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -52,13 +53,13 @@ def download(dest: Path, path: str, python: str = DLC_PYTHON) -> list[Path]:
     return sorted(dest.glob("*.whl"))
 
 
-def offline_install_seconds(wheel_dir: Path, scratch: Path, path: str, python: str = DLC_PYTHON) -> float:
+def offline_install_seconds(wheel_dir: Path, scratch: Path, variants: Sequence[str], python: str = DLC_PYTHON) -> float:
     """Install the runtime from ``wheel_dir`` alone (``--no-index``, DLC platform) into ``scratch``: proof
     that an isolated endpoint can, and the start time it adds when the image has none of the wheels."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheel_dir)]
     started = time.perf_counter()
     result = subprocess.run(
-        [*command, *pip_target_args(python), "--target", str(scratch), runtime_requirement(path)],
+        [*command, *pip_target_args(python), "--target", str(scratch), *map(runtime_requirement, variants)],
         capture_output=True,
         text=True,
         check=False,
@@ -69,6 +70,7 @@ def offline_install_seconds(wheel_dir: Path, scratch: Path, path: str, python: s
     return time.perf_counter() - started
 
 
-def requirements_text(path: str) -> str:
+def requirements_text(variants: Sequence[str]) -> str:
     """``code/requirements.txt``: install from the shipped wheels only, never from the internet."""
-    return f"--no-index\n--find-links {FIND_LINKS}\n{runtime_requirement(path)}\n"
+    pins = sorted({runtime_requirement(variant) for variant in variants})
+    return "".join(f"{line}\n" for line in ("--no-index", f"--find-links {FIND_LINKS}", *pins))

@@ -3,6 +3,7 @@ it, the parity gate's two precisions, and the archive that carries OpenVINO to a
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import tarfile
@@ -145,10 +146,11 @@ def test_archive_ships_openvino_installable_without_internet(
     dev, train = tmp_path / "dev.tsv", tmp_path / "train.tsv"
     train.write_text("sentence\tlabel\n" + "".join(f"{t}\t1\n" for t in CALIBRATION), encoding="utf-8")
     out = tmp_path / "model.tar.gz"
-    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--variant", "openvino-int8"]
+    argv = ["package", "--model", str(tiny_model), "--out", str(out)]  # the default: --variant auto
     assert packaging_cli.main([*argv, "--parity-data", str(dev), "--calibration-data", str(train)]) == 0
     printed = capsys.readouterr().out
     assert "graph:   building openvino-int8 (every layer int8) for openvino" in printed
+    assert "variants: fp32, openvino-int8 (SP_INFERENCE_VARIANT=auto)" in printed
     assert "install with --no-index, as the endpoint will:" in printed
     with tarfile.open(out) as archive:
         names = set(archive.getnames())
@@ -161,3 +163,28 @@ def test_archive_ships_openvino_installable_without_internet(
                                  wheels.runtime_requirement("openvino-int8")]  # fmt: skip
     runtime = [n for n in names if n.startswith("code/wheels/openvino-") and "telemetry" not in n]
     assert len(runtime) == 1 and "cp312" in runtime[0] and "manylinux" in runtime[0]
+    with tarfile.open(out) as archive:
+        recorded = json.load(archive.extractfile("archive-manifest.json"))  # type: ignore[arg-type]
+    assert set(recorded["variants"]) == {"fp32", "openvino-int8"}
+    assert recorded["variants"]["openvino-int8"]["recipe"] == "openvino-int8 (every layer int8)"
+    assert recorded["calibration"]["sentences"] == len(CALIBRATION)
+
+
+def test_default_ships_fp32_alone_and_says_so_when_no_recipe_passes(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failing = parity.Parity("openvino-int8 (f32)", 3, 0.9, 0.5, 0.4, 0.3)
+    monkeypatch.setattr(parity, "check", lambda model, path, data: [failing])
+    dev, train = tmp_path / "dev.tsv", tmp_path / "train.tsv"
+    train.write_text("sentence\tlabel\n" + "".join(f"{t}\t1\n" for t in CALIBRATION), encoding="utf-8")
+    out = tmp_path / "model.tar.gz"
+    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--parity-data", str(dev)]
+    assert packaging_cli.main([*argv, "--calibration-data", str(train), "--no-load-check"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("graph:   building openvino-int8") == len(graphs.recipes("openvino-int8"))
+    assert "WARNING: no fast variant passed the parity gate (openvino-int8" in captured.err
+    assert "variants: fp32 (SP_INFERENCE_VARIANT=auto)" in captured.out
+    with tarfile.open(out) as archive:
+        names = set(archive.getnames())
+    assert "model.safetensors" in names and not any(n.startswith(("openvino/", "code/wheels/")) for n in names)
+    assert "code/requirements.txt" not in names

@@ -24,10 +24,10 @@ def test_every_place_that_names_the_variants_names_the_registry() -> None:
     assert template["Parameters"]["InferenceVariant"]["AllowedValues"] == [backends.AUTO, *names]
     commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
     option = next(a for a in commands.choices["package"]._actions if a.dest == "variant")
-    assert option.choices is not None and list(option.choices) == names
+    assert option.choices is not None and list(option.choices) == [backends.AUTO, *names]
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     help_line = next(line for line in makefile.splitlines() if line.startswith("package-model:"))
-    assert re.findall(r"VARIANT=([a-z0-9|-]+)", help_line)[0].split("|") == names[1:]  # fp32 is the default
+    assert re.findall(r"VARIANT=([a-z0-9|-]+)", help_line)[0].split("|") == names  # auto is the default
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if line.startswith("| `InferenceVariant` |"))
     assert all(f"`{name}`" in row for name in [backends.AUTO, *names])

@@ -154,6 +154,8 @@ def test_cli_uploads_and_hands_off_to_samconfig(s3: Any, moto_url: str, tiny_mod
             str(tiny_model),
             "--out",
             str(out),
+            "--variant",
+            "fp32",
             "--bucket",
             BUCKET,
             "--prefix",
@@ -171,7 +173,7 @@ def test_cli_uploads_and_hands_off_to_samconfig(s3: Any, moto_url: str, tiny_mod
     assert f"sha256:  {sha}" in result.stdout and uri in result.stdout
     overrides = read_overrides(samconfig, "prod")
     assert overrides["ModelDataUrl"] == uri
-    assert overrides["InferenceVariant"] == inference.DEFAULT_VARIANT
+    assert overrides["InferenceVariant"] == "fp32"
     assert overrides["EndpointMode"] == "realtime"  # the rest is kept
     assert "ModelDataUrl" not in read_overrides(samconfig, "default")
 
@@ -189,8 +191,9 @@ def test_cli_failures_are_clear_and_leave_nothing_in_s3(s3: Any, moto_url: str, 
         (model / "config.json").write_bytes(b"\x00\x01garbage")
     elif case == "no-bucket":
         bucket = "no-such-bucket-here"
+    argv = ["package", "--model", str(model), "--out", str(tmp_path / "x.tar.gz"), "--variant", "fp32"]
     result = cli(
-        ["package", "--model", str(model), "--out", str(tmp_path / "x.tar.gz"), "--bucket", bucket],
+        [*argv, "--bucket", bucket],
         aws_env(moto_url, tmp_path, credentials=case != "no-credentials"),
     )
     assert result.returncode == 2

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from model.packaging import __main__ as packaging_cli
-from model.packaging import parity
+from model.packaging import gate_data, parity
+from tests.support import ROOT
 
 pytestmark = pytest.mark.model
 
@@ -60,8 +64,39 @@ def test_cli_writes_the_archive_only_when_the_gate_passes(
     assert out.exists() is passed
 
 
-def test_cli_refuses_a_fast_path_without_parity_data(tiny_model: Path, tmp_path: Path) -> None:
+def test_cli_without_data_or_network_names_data(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def offline(dataset: str, split: str) -> Any:
+        raise ConnectionError(f"Couldn't reach '{dataset}' on the Hub (OfflineModeIsEnabled)")
+
+    monkeypatch.setattr(gate_data, "load_split", offline)
     out = tmp_path / "model.tar.gz"
-    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--variant", "bf16"]
+    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--data-cache", str(tmp_path / "cache")]
     assert packaging_cli.main(argv) == 2
-    assert not out.exists()
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: the parity gate needs labelled sentences") and "pass DATA=<dir" in error
+    assert "ConnectionError: Couldn't reach 'stanfordnlp/sst2'" in error
+    assert not out.exists() and not list((tmp_path / "cache").glob("*"))
+
+
+def test_make_package_model_offline_without_data_stops_naming_data(tiny_model: Path, tmp_path: Path) -> None:
+    """The real datasets library, offline (the Hub unreachable, an empty cache): the command make runs
+    with DATA= empty passes no data, and packaging stops with one line naming DATA=, writing nothing."""
+    dry = subprocess.run(
+        ["make", "-n", "package-model", "DATA=", f"MODEL={tiny_model}"], cwd=ROOT, capture_output=True, text=True
+    )
+    command = dry.stdout.strip().splitlines()[-1]
+    assert '--variant "auto"' in command and "--parity-data" not in command
+    out, cache = tmp_path / "model.tar.gz", tmp_path / "cache"
+    offline = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--data-cache", str(cache)]
+    result = subprocess.run(
+        [sys.executable, "-m", "model.packaging", *argv], cwd=ROOT, env=offline, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the parity gate needs labelled sentences") and "pass DATA=<dir" in last
+    assert "Traceback" not in result.stderr and not out.exists()
+    assert not cache.exists() or not list(cache.iterdir())

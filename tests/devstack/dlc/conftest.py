@@ -34,6 +34,7 @@ def container_environment(**overrides: str) -> dict[str, str]:
 def package(out: Path, *args: str) -> Path:
     """``make package-model``'s command, for the embedded model."""
     command = [sys.executable, "-m", "model.packaging", "package", "--model", str(EMBEDDED_MODEL), "--out", str(out)]
+    args = args or ("--variant", "fp32")
     result = subprocess.run([*command, *args], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return out
