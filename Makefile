@@ -101,8 +101,9 @@ logs: install ## Tail the function logs and the API access logs (sam logs --tail
 	  $(PY) -c 'import json, sys; print({o["OutputKey"]: o["OutputValue"] for o in json.load(sys.stdin)}["ApiAccessLogGroupName"])') && \
 	$(SAM) logs --stack-name "$(STACK)" --region "$(REGION)" --tail --name PredictFunction --cw-log-group "$$group"
 
-local: $(VENV)/.installed ## Serve POST /predict on 127.0.0.1:3000 (API_PORT) offline (MODEL=dir|model.tar.gz|hub id)
-	$(PY) -m devstack.stack --model "$(MODEL)" --api-port $(API_PORT) --model-port $(MODEL_PORT)
+local: $(VENV)/.installed ## Serve POST /predict on 127.0.0.1:3000 (API_PORT) offline (MODEL=dir|model.tar.gz|hub id), fast variant built once
+	@folder=$$($(PY) -m model.packaging local --model "$(MODEL)" --variant "$(VARIANT)" $(if $(GATE_DATA),--data "$(GATE_DATA)")) && \
+	SP_INFERENCE_VARIANT="$(VARIANT)" $(PY) -m devstack.stack --model "$$folder" --api-port $(API_PORT) --model-port $(MODEL_PORT)
 
 lambda-image: install ## Build public.ecr.aws/lambda/python:3.13-x86_64 locally when it cannot be pulled (needs Docker)
 	$(PY) -m devstack.lambda_image --if-missing

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from model.code.inference import VARIANT_NAMES
-from model.packaging import gate_data, manifest, openvino_export, shipping, wheels
+from model.packaging import gate_data, local_model, manifest, openvino_export, shipping, wheels
 from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
 from model.packaging.samconfig import SamConfigError, format_overrides, read_overrides, set_override
@@ -20,7 +21,6 @@ from model.training.data import DataError, read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_OUT = ROOT / "build" / "model" / "model.tar.gz"
-GATE_DATA_CACHE = ROOT / "build" / "gate-data"
 
 
 def cmd_package(args: argparse.Namespace) -> int:
@@ -98,6 +98,18 @@ def calibration_texts(data: Path) -> list[str]:
     return openvino_export.calibration_sample([e.text for e in read_tsv(data)])
 
 
+def cmd_local(args: argparse.Namespace) -> int:
+    """Print the folder make local serves: ``args.model`` with its gated fast graphs (``local_model``)."""
+    model = Path(args.model)
+    if args.variant != shipping.AUTO or not model.is_dir():  # pinned, or an archive / Hub id: served as given
+        print(args.model)
+        return 0
+    with contextlib.redirect_stdout(sys.stderr):  # the gate's progress; stdout carries only the folder
+        folder = local_model.prepare(model, args.data)
+    print(folder)
+    return 0
+
+
 def cmd_image_uri(args: argparse.Namespace) -> int:
     print(image_uri(args.region, args.transformers_version, args.device))
     return 0
@@ -147,9 +159,9 @@ def parser() -> argparse.ArgumentParser:
     pkg.add_argument(
         "--data-cache",
         type=Path,
-        default=GATE_DATA_CACHE,
+        default=gate_data.CACHE,
         help=f"where {gate_data.DATASET} is written as dev.tsv/train.tsv when no data is given "
-        f"(default: {GATE_DATA_CACHE.relative_to(ROOT)})",
+        f"(default: {gate_data.CACHE.relative_to(ROOT)})",
     )
     pkg.add_argument(
         "--calibration-data",
@@ -164,6 +176,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"Python of the serving image, for the runtime's wheels (default: {wheels.DLC_PYTHON}, the default DLC's)",
     )
     pkg.set_defaults(func=cmd_package)
+
+    loc = sub.add_parser("local", help="print the folder make local serves: MODEL plus its gated fast graphs")
+    loc.add_argument("--model", required=True, help="model directory (an archive or Hub id is printed as given)")
+    loc.add_argument("--variant", default=shipping.AUTO, help="anything but auto serves --model as it is")
+    loc.add_argument("--data", type=Path, help="folder with dev.tsv and train.tsv (default: SST-2 via datasets)")
+    loc.set_defaults(func=cmd_local)
 
     img = sub.add_parser("image-uri", help="print the Hugging Face PyTorch inference DLC image URI")
     img.add_argument("--region", required=True, help="AWS region, e.g. us-east-1")

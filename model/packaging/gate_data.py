@@ -19,6 +19,7 @@ from typing import Any
 
 from model.training.data import DataError
 
+CACHE = Path(__file__).resolve().parent.parent.parent / "build" / "gate-data"
 DATASET = "stanfordnlp/sst2"
 SPLITS = {"dev.tsv": "validation", "train.tsv": "train"}  # our file -> the dataset's split
 

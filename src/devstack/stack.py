@@ -158,11 +158,16 @@ class LocalStack:
 
     def load_error(self) -> str | None:
         """Why the model did not load, when it did not (our model server; the process stays up, as MMS does)."""
-        if self.upstream is not None:
-            return None
+        return None if self.upstream is not None else self._stats().get("load_error")
+
+    def variant(self) -> str | None:
+        """The variant our model server loaded (``auto`` chose it, or SP_INFERENCE_VARIANT pinned it)."""
+        return None if self.upstream is not None else self._stats().get("variant")
+
+    def _stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.model_url}/_local/stats", timeout=10) as answer:  # noqa: S310 - loopback
-            error: str | None = json.loads(answer.read()).get("load_error")
-        return error
+            stats: dict[str, Any] = json.loads(answer.read())
+        return stats
 
     def alive(self) -> bool:
         return all(p is not None and p.poll() is None for p in (self.model_server, self.api))
@@ -196,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         print(
-            f"\nSentimentPulse is serving on {stack.api_url}  (model: {args.model})\n\n"
+            f"\nSentimentPulse is serving on {stack.api_url}  (model: {args.model}, variant: {stack.variant()})\n\n"
             f"  curl -s -X POST {stack.api_url}/predict -H 'Content-Type: application/json' \\\n"
             f"       -d '{json.dumps(SEED)}'\n\n"
             f"  OpenAPI: {stack.api_url}/openapi.json    model server: {stack.model_url}/ping\n"
