@@ -66,7 +66,8 @@ def served_vs_offline(model_dir: Path, model_url: str, texts: list[str], rounds:
 
 def server_and_stack(
     model_dir: Path, path: str, texts: list[str], quick: bool
-) -> tuple[list[ServerPoint], ServedVsOffline, StackOverhead]:
+) -> tuple[list[ServerPoint], ServedVsOffline, StackOverhead, str]:
+    """The served figures, and the variant the server loaded (``auto`` chooses it by timing, at load)."""
     os.environ["SP_INFERENCE_VARIANT"] = path
     with open(os.devnull, "wb") as devnull:
         stack = LocalStack(
@@ -74,6 +75,8 @@ def server_and_stack(
         )
         stack.start()
         try:
+            served = stack.variant() or path
+            os.environ["SP_INFERENCE_VARIANT"] = served  # predict_fn offline runs what the server chose
             url = f"{stack.model_url}/invocations"
             points = [ServerPoint(c, concurrent_throughput(url, texts, c)) for c in CONCURRENCIES]
             side_by_side = served_vs_offline(model_dir, stack.model_url, texts, 1 if quick else 3)
@@ -93,4 +96,4 @@ def server_and_stack(
         server_p50_ms=percentile(server, 50),
         server_bare_p50_ms=percentile(bare, 50),
     )
-    return points, side_by_side, overhead
+    return points, side_by_side, overhead, served
