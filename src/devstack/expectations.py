@@ -107,6 +107,7 @@ def _ok(*texts: str, kind: str = "predictions", **parameters: Any) -> Expected:
 EXPECTED: dict[str, Expected] = {
     "predict-seed.json": _ok(SEED),
     "predict-seed-sam-local.json": _ok(SEED),
+    "predict-jwt-claims.json": _ok(SEED),  # claims as a JWT authorizer passes them (not over HTTP: none runs)
     "predict-base64-body.json": _ok(SEED),
     "predict-batch.json": _ok(*BATCH),
     "predict-top-k.json": _ok(SEED, kind="ranked", top_k=2),

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
 from . import logic
+from .caller import log_caller
 from .config import Settings
 from .contract import (
     MAX_REQUEST_TOKENS,
@@ -59,6 +60,7 @@ endpoint = SageMakerEndpoint(
 
 
 app = HttpApiResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
+app.use(middlewares=[log_caller])
 
 _ERROR_RESPONSES: dict[int, Any] = {
     status: {
@@ -193,7 +195,8 @@ def handle_not_found(exc: RouteNotFound) -> Response[str]:
     return _error_response(NotFoundError())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+# clear_state: keys a request appended (its caller) never reach the next request's lines
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False, clear_state=True)
 @capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

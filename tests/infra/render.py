@@ -49,6 +49,9 @@ class Renderer:
         unknown = set(values) - set(self.parameters)
         assert not unknown, f"not template parameters: {unknown}"
         self.parameters.update(values)
+        for name, parameter in template["Parameters"].items():  # a list parameter's Ref is a list
+            if parameter["Type"] == "CommaDelimitedList" and isinstance(self.parameters[name], str):
+                self.parameters[name] = self.parameters[name].split(",")
         self.pseudo = {
             "AWS::StackName": stack_name,
             "AWS::StackId": STACK_ID.format(name=stack_name),
@@ -116,6 +119,9 @@ class Renderer:
                 return all(self.value(a) for a in arg)
             if key == "Fn::Or":
                 return any(self.value(a) for a in arg)
+            if key == "Fn::Contains":  # Rules only: is the string in the list
+                members, item = (self.value(a) for a in arg)
+                return str(item) in [str(m) for m in members]
             if key == "Fn::GetAtt":
                 target = arg if isinstance(arg, str) else ".".join(arg)
                 return "{GetAtt:" + target + "}"

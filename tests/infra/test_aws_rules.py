@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from model.packaging import custom_resource
+from tests.infra import test_operations
 from tests.infra.render import LONGEST_STACK_NAME, Refused, Rendered, combinations, render
 from tests.support import ROOT
 
@@ -285,9 +286,11 @@ def test_the_rules_document_names_every_rule_tested_here() -> None:
     doc = (ROOT / "docs" / "aws-rules.md").read_text(encoding="utf-8")
     ids = set(re.findall(r"^\| ([A-Z0-9]+-\d) \|", doc, flags=re.MULTILINE))
     assert len(ids) >= 15
+    names = [*globals(), *vars(test_operations)]
     tested = {
         name.removeprefix("test_").split("_")[0].upper() + "-" + name.removeprefix("test_").split("_")[1]
-        for name in globals()
+        for name in names
         if re.match(r"test_[a-z0-9]+_\d_", name)
     }
     assert tested <= ids, tested - ids
+    assert {"SM-7", "SM-8", "APIGW-2", "APIGW-3", "CD-1"} <= tested  # the day-two rules, tested there

@@ -11,6 +11,7 @@ import pytest
 from bench.budget import SMALLEST_SERVERLESS_MB
 from devstack.lambda_env import function_environment, model_endpoints
 from handler.config import Settings
+from tests.infra.render import render
 from tests.support import ROOT
 
 pytestmark = pytest.mark.template
@@ -188,8 +189,14 @@ def test_alarms_and_dashboard(template: dict[str, Any]) -> None:
 
 def test_outputs(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
-    assert {"ApiUrl", "EndpointName", "FunctionName", "ApiAccessLogGroupName"} <= set(outputs)
-    assert outputs["ApiUrl"]["Value"]["Fn::Sub"].endswith("/prod/predict")
+    assert {"ApiUrl", "ApiBaseUrl", "EndpointName", "FunctionName", "ApiAccessLogGroupName"} <= set(outputs)
+    plain = render(template, {}).outputs
+    assert plain["ApiUrl"] == "https://{Ref:HttpApi}.execute-api.us-east-1.amazonaws.com/prod/predict"
+    assert plain["ApiBaseUrl"] + "/predict" == plain["ApiUrl"] and "ApiDomainTarget" not in plain
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
+    domain = render(template, {"DomainName": "api.example.com", "CertificateArn": certificate}).outputs
+    assert (domain["ApiUrl"], domain["ApiBaseUrl"]) == ("https://api.example.com/predict", "https://api.example.com")
+    assert domain["ApiDomainTarget"] == "{GetAtt:ApiDomain.RegionalDomainName}"
 
 
 def test_every_parameter_is_described_and_constrained(template: dict[str, Any]) -> None:
