@@ -12,6 +12,7 @@ import pytest
 
 from model.packaging import __main__ as packaging_cli
 from model.packaging import gate_data, parity
+from model.training import evaluate
 from tests.support import ROOT
 
 pytestmark = pytest.mark.model
@@ -100,3 +101,28 @@ def test_make_package_model_offline_without_data_stops_naming_data(tiny_model: P
     assert last.startswith("error: the parity gate needs labelled sentences") and "pass DATA=<dir" in last
     assert "Traceback" not in result.stderr and not out.exists()
     assert not cache.exists() or not list(cache.iterdir())
+
+
+def test_fp32_is_computed_once_for_every_recipe_of_a_run(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A staged folder links the source's files: its fp32 reference is the source's, not recomputed."""
+    data = tmp_path / "dev.tsv"
+    data.write_text("sentence\tlabel\na fine film\t1\na dull film\t0\n", encoding="utf-8")
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    for entry in tiny_model.iterdir():
+        (staged / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+    loads: list[str] = []
+
+    def counting_load(model_dir: Path, path: str) -> Any:
+        loads.append(path)
+        return evaluate.load(model_dir, path)
+
+    monkeypatch.setattr(parity, "load", counting_load)
+    first = parity.check(tiny_model, "bf16", data)
+    second = parity.check(staged, "bf16", data)
+    assert loads == ["fp32", "bf16", "bf16"] and first == second
+    data.write_text("sentence\tlabel\na fine film\t1\n", encoding="utf-8")  # other data: a new reference
+    parity.check(staged, "bf16", data)
+    assert loads.count("fp32") == 2
