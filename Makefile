@@ -30,8 +30,12 @@ VARIANT ?= auto
 GATE_DATA = $(if $(filter file,$(origin DATA)),$(wildcard $(DATA)),$(DATA))
 PACKAGE_ARGS = --model "$(MODEL)" --variant "$(VARIANT)" $(if $(GATE_DATA),--parity-data "$(GATE_DATA)/dev.tsv" --calibration-data "$(GATE_DATA)/train.tsv")
 PYTEST_ARGS ?=
+BASE_URL ?=
+DEPLOY_ARGS ?=
+# Targets that call AWS stop here, in one line, when no credentials are set.
+AWS_CHECK = $(PY) -m devstack.smoke --check-credentials --region "$(REGION)"
 
-.PHONY: help install test test-unit test-integration test-docker lint format build deploy logs local lambda-image sam-local package-model image-uri train eval bench bench-docs bench-workers bench-start budget load overhead clean
+.PHONY: help install test test-unit test-integration test-docker lint format build deploy logs outputs sync smoke local lambda-image sam-local package-model image-uri train eval bench bench-docs bench-workers bench-start budget load overhead clean
 
 help: ## Show this help
 	@echo "SentimentPulse - make targets:"
@@ -91,15 +95,28 @@ build: install ## sam build (python3.13 wheels, works with any local Python)
 	$(SAM) build
 
 deploy: install ## package-model -> sam build -> sam deploy (needs AWS credentials and BUCKET)
+	@$(AWS_CHECK)
 	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<s3 bucket for model.tar.gz> (or run 'sam deploy --guided' for hub-direct mode)"; exit 2; }
 	$(PY) -m model.packaging package $(PACKAGE_ARGS) --bucket "$(BUCKET)" --prefix "$(PREFIX)" --region "$(REGION)" --samconfig samconfig.toml --config-env "$(CONFIG_ENV)"
 	$(SAM) build
-	$(SAM) deploy --config-env "$(CONFIG_ENV)" --region "$(REGION)" --parameter-overrides $$($(PY) -m model.packaging overrides --samconfig samconfig.toml --config-env "$(CONFIG_ENV)" --image-uri "$$($(PY) -m model.packaging image-uri --region $(REGION) --transformers-version $(TRANSFORMERS_VERSION) --device $(DEVICE))")
+	$(SAM) deploy --config-env "$(CONFIG_ENV)" --region "$(REGION)" --parameter-overrides $$($(PY) -m model.packaging overrides --samconfig samconfig.toml --config-env "$(CONFIG_ENV)" --image-uri "$$($(PY) -m model.packaging image-uri --region $(REGION) --transformers-version $(TRANSFORMERS_VERSION) --device $(DEVICE))") $(DEPLOY_ARGS)
 
 logs: install ## Tail the function logs and the API access logs (sam logs --tail)
+	@$(AWS_CHECK)
 	@group=$$($(SAM) list stack-outputs --stack-name "$(STACK)" --region "$(REGION)" --output json | \
 	  $(PY) -c 'import json, sys; print({o["OutputKey"]: o["OutputValue"] for o in json.load(sys.stdin)}["ApiAccessLogGroupName"])') && \
 	$(SAM) logs --stack-name "$(STACK)" --region "$(REGION)" --tail --name PredictFunction --cw-log-group "$$group"
+
+outputs: install ## The stack's outputs: ApiUrl, ApiBaseUrl, EndpointName, ... (sam list stack-outputs)
+	@$(AWS_CHECK)
+	$(SAM) list stack-outputs --stack-name "$(STACK)" --region "$(REGION)"
+
+sync: install ## sam sync --watch: code and template changes to the dev stack STACK-dev as you save (never prod)
+	@$(AWS_CHECK)
+	$(SAM) sync --watch --stack-name "$(STACK)-dev" --region "$(REGION)" --parameter-overrides FunctionDeploymentType=AllAtOnce
+
+smoke: $(VENV)/.installed ## Every recorded event against BASE_URL=http://127.0.0.1:3000 (make local), or against STACK's API and function
+	$(PY) -m devstack.smoke $(if $(BASE_URL),--base-url "$(BASE_URL)",--stack "$(STACK)" --region "$(REGION)")
 
 local: $(VENV)/.installed ## Serve POST /predict on 127.0.0.1:3000 (API_PORT) offline (MODEL=dir|model.tar.gz|hub id), fast variant built once
 	@folder=$$($(PY) -m model.packaging local --model "$(MODEL)" --variant "$(VARIANT)" $(if $(GATE_DATA),--data "$(GATE_DATA)")) && \

@@ -154,10 +154,10 @@ def _wait_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: 
 
 
 def render(rows: list[Row]) -> str:
-    lines = [f"{'event / check':<34} {'status':>6} {'expected':>8} {'time s':>7}  result", "-" * 72]
+    lines = [f"{'event / check':<40} {'status':>6} {'expected':>8} {'time s':>7}  result", "-" * 78]
     for row in rows:
         verdict = "ok" if row.problem is None else f"MISMATCH: {row.problem}"
-        lines.append(f"{row.check:<34} {row.status:>6} {row.expected:>8} {row.seconds:>7.2f}  {verdict}")
+        lines.append(f"{row.check:<40} {row.status:>6} {row.expected:>8} {row.seconds:>7.2f}  {verdict}")
     bad = sum(r.problem is not None for r in rows)
     lines.append(f"\n{len(rows)} checks through SAM CLI in Docker, {bad} mismatches")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 
 from bench.budget import SMALLEST_SERVERLESS_MB
 from devstack.lambda_env import function_environment, model_endpoints
@@ -206,3 +207,18 @@ def test_every_parameter_is_described_and_constrained(template: dict[str, Any]) 
             assert "AllowedValues" in parameter or "AllowedPattern" in parameter, name
         if parameter["Type"] == "Number":
             assert "AllowedValues" in parameter or "MinValue" in parameter, name
+
+
+def test_the_pipeline_deploys_only_after_make_test_and_smoke_tests_what_it_deployed() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8"))
+    jobs = workflow["jobs"]
+    assert jobs["deploy"]["needs"] == "test" and workflow["permissions"]["id-token"] == "write"
+    test_runs = [step.get("run", "") for step in jobs["test"]["steps"]]
+    assert any(run.endswith("main/.ci/run") for run in test_runs)
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert "make test" in ci  # .ci/run runs the README's test command
+    deploy_runs = [" ".join(step.get("run", "").split()) for step in jobs["deploy"]["steps"]]
+    deploy = next(i for i, run in enumerate(deploy_runs) if run.startswith("make deploy "))
+    smoke = next(i for i, run in enumerate(deploy_runs) if run.startswith("make smoke STACK="))
+    assert deploy < smoke and "--no-confirm-changeset" in deploy_runs[deploy]
+    assert not any("AWS_SECRET_ACCESS_KEY" in str(step) for job in jobs.values() for step in job["steps"])

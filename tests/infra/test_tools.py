@@ -111,15 +111,17 @@ GUIDED_AUTH_CHECK = """
 import json, sys
 from samcli.commands.deploy.auth_utils import auth_per_resource
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
-stacks, _ = SamLocalStackProvider.get_stacks(sys.argv[1], parameter_overrides={"AuthMode": sys.argv[2]})
+overrides = dict(item.split("=", 1) for item in sys.argv[2:])
+stacks, _ = SamLocalStackProvider.get_stacks(sys.argv[1], parameter_overrides=overrides)
 print(json.dumps(auth_per_resource(stacks)))
 """
 
 
 def test_sam_deploy_guided_asks_no_authorization_question(root: Path, tool_env: dict[str, str]) -> None:
     python = str(Path(tool("sam")).with_name("python"))
-    for mode in ("NONE", "IAM"):
-        result = run([python, "-c", GUIDED_AUTH_CHECK, "template.yaml", mode], root, tool_env)
+    jwt = ["JwtIssuer=https://issuer.example.com", "JwtAudience=web-client"]
+    for mode, extra in (("NONE", []), ("IAM", []), ("JWT", jwt)):
+        result = run([python, "-c", GUIDED_AUTH_CHECK, "template.yaml", f"AuthMode={mode}", *extra], root, tool_env)
         assert result.returncode == 0, result.stderr[-2000:]
         checked = json.loads(result.stdout.strip().splitlines()[-1])
         assert len(checked) == 5  # POST /predict, GET /openapi.json, /health, /info and /docs
