@@ -160,7 +160,7 @@ budget: $(VENV)/.installed ## The worst accepted request through the local stack
 bench-workers: $(VENV)/.installed $(DLC)/.installed ## MMS workers x threads on the DLC's real serving stack (README, Workers and threads)
 	$(PY) -m bench.mms_workers --config ../shared/data/distilbert-sst2 --data "$(DATA)/dev.tsv"
 
-bench-start: $(VENV)/.installed $(DLC)/.installed ## Start time and size of the fp32 and openvino-int8 archives on the DLC's real stack, and what auto serves
+bench-start: $(VENV)/.installed $(DLC)/.installed ## Start time, size and served rate of the fp32 and the shipped default archive on the DLC's real stack -> docs/start-cost.md
 	$(PY) -m bench.dlc_start --data "$(DATA)"
 
 load: $(VENV)/.installed ## Bounded load test against the local stack, then the knee (docs/load-knee.md)

@@ -181,3 +181,11 @@ def moto_bucket(moto_url: str, bucket: str, versioned: bool = False) -> Any:
     if versioned:
         client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return client
+
+
+def make_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for running `make` from a test: without the variables an outer `make test` sets
+    (MAKELEVEL makes a nested make print "make[1]: ..." lines; MAKEFLAGS would pass its options on)."""
+    return {
+        k: v for k, v in (os.environ if env is None else env).items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+    }

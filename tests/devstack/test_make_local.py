@@ -20,7 +20,7 @@ import pytest
 
 from devstack.stack import SEED, free_port
 from model.code import inference
-from tests.support import ROOT, Http
+from tests.support import ROOT, Http, make_env
 
 pytestmark = [pytest.mark.devstack, pytest.mark.timeout(1200)]
 
@@ -43,7 +43,9 @@ def make_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     log = tmp_path_factory.mktemp("make-local") / "make-local.log"
     command = ["make", "--no-print-directory", "local", f"API_PORT={free_port()}", f"MODEL_PORT={free_port()}"]
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, env=make_env()
+        )
     try:
         deadline = time.monotonic() + 1100
         while not SERVING.search(log.read_text(errors="replace")):

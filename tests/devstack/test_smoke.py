@@ -9,15 +9,16 @@ import pytest
 
 from devstack.expectations import EXPECTED
 from devstack.stack import LocalStack
-from tests.support import ROOT
+from tests.support import ROOT, make_env
 
 pytestmark = pytest.mark.devstack
 
 
 def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
-    )
+        ["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env=make_env(env),
+    )  # fmt: skip
 
 
 def test_make_smoke_passes_every_event_against_the_local_stack(stack: LocalStack) -> None:

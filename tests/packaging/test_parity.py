@@ -13,7 +13,7 @@ import pytest
 from model.packaging import __main__ as packaging_cli
 from model.packaging import gate_data, parity
 from model.training import evaluate
-from tests.support import ROOT
+from tests.support import ROOT, make_env
 
 pytestmark = pytest.mark.model
 
@@ -85,9 +85,10 @@ def test_make_package_model_offline_without_data_stops_naming_data(tiny_model: P
     """The real datasets library, offline (the Hub unreachable, an empty cache): the command make runs
     with DATA= empty passes no data, and packaging stops with one line naming DATA=, writing nothing."""
     dry = subprocess.run(
-        ["make", "-n", "package-model", "DATA=", f"MODEL={tiny_model}"], cwd=ROOT, capture_output=True, text=True
-    )
-    command = dry.stdout.strip().splitlines()[-1]
+        ["make", "-n", "--no-print-directory", "package-model", "DATA=", f"MODEL={tiny_model}"],
+        cwd=ROOT, capture_output=True, text=True, env=make_env(),
+    )  # fmt: skip
+    command = next(line for line in dry.stdout.splitlines() if "model.packaging package" in line)
     assert '--variant "auto"' in command and "--parity-data" not in command
     out, cache = tmp_path / "model.tar.gz", tmp_path / "cache"
     offline = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
