@@ -68,10 +68,10 @@ def start(archive: Path, texts: list[str]) -> tuple[float, str, tuple[float, flo
             throughput = served(container.url, texts)
         finally:
             container.stop()
-        files = [Path(tmp) / "log", *(Path(tmp) / "run" / "logs").glob("*.log")]  # the stack's output, MMS's logs
+        files = [Path(tmp) / "log", *(Path(tmp) / "run" / "logs").glob("*.log*")]  # ours, MMS's (rolled too)
         logs = "\n".join(p.read_text(errors="replace") for p in files)
         found = CHOICE.search(logs)
-        choice = f"{found.group(1)} ({found.group(2)})" if found else "?"
+        choice = f"{found.group(1)} ({found.group(2)})" if found else "not found in the logs"
         return container.start_seconds or 0.0, choice, throughput
 
 

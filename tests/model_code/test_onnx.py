@@ -142,3 +142,16 @@ def test_auto_serves_the_variant_that_ran_fastest_at_load(
     for fastest, seconds in timings.items():  # the choice follows the timings, not a fixed preference
         monkeypatch.setattr(inference, "_timed", lambda loaded, encoded, s=seconds: s.get(loaded.variant, 1.0))
         assert inference.model_fn(str(staged)).variant == fastest
+
+
+def test_auto_candidates_take_turns_so_noise_hits_them_alike(staged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SP_INFERENCE_VARIANT", raising=False)
+    order: list[str] = []
+
+    def timed(loaded: inference.LoadedModel, encoded: list[list[int]]) -> float:
+        order.append(loaded.variant)
+        return 0.1
+
+    monkeypatch.setattr(inference, "_timed", timed)
+    inference.model_fn(str(staged))
+    assert order == ["fp32", "onnx-fp32", "onnx-int8"] * inference.PROBE_ROUNDS
