@@ -67,7 +67,7 @@ def served_vs_offline(model_dir: Path, model_url: str, texts: list[str], rounds:
 def server_and_stack(
     model_dir: Path, path: str, texts: list[str], quick: bool
 ) -> tuple[list[ServerPoint], ServedVsOffline, StackOverhead, str]:
-    """The served figures, and the variant the server loaded (``auto`` chooses it by timing, at load)."""
+    """The served figures, and the variant the server loaded with why (``auto`` times them at load)."""
     os.environ["SP_INFERENCE_VARIANT"] = path
     with open(os.devnull, "wb") as devnull:
         stack = LocalStack(
@@ -76,6 +76,7 @@ def server_and_stack(
         stack.start()
         try:
             served = stack.variant() or path
+            why = stack.choice() or ""
             os.environ["SP_INFERENCE_VARIANT"] = served  # predict_fn offline runs what the server chose
             url = f"{stack.model_url}/invocations"
             points = [ServerPoint(c, concurrent_throughput(url, texts, c)) for c in CONCURRENCIES]
@@ -96,4 +97,4 @@ def server_and_stack(
         server_p50_ms=percentile(server, 50),
         server_bare_p50_ms=percentile(bare, 50),
     )
-    return points, side_by_side, overhead, served
+    return points, side_by_side, overhead, f"{served} ({why})" if why else served

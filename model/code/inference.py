@@ -54,6 +54,7 @@ class LoadedModel:
     variant: str
     load_seconds: float
     packs: bool = False  # passes are Packed, not padded Batches
+    choice: str = ""  # why this variant: SP_INFERENCE_VARIANT, or auto's timings
     identity: identity.Identity = field(default_factory=lambda: identity.Identity("unknown", "unknown", None))
 
 
@@ -85,6 +86,7 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
         loaded, reason = _fastest(model_dir, settings)
     else:
         loaded, reason = _load(model_dir, settings, settings.variant), "SP_INFERENCE_VARIANT"
+    loaded.choice = reason
     loaded.identity = identity.identify(*settings.weights(model_dir))  # once: it hashes the weights' files
     loaded.load_seconds = time.perf_counter() - started
     log.info(

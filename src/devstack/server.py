@@ -145,7 +145,7 @@ class ModelServer:
             {
                 "invocations": self.invocations,
                 "model_loaded": self.loaded is not None,
-                "variant": self.loaded.variant if self.loaded is not None else None,
+                **{key: getattr(self.loaded, key, None) for key in ("variant", "choice")},  # None before a load
                 "load_error": self.load_error,
                 **self.batcher.stats.as_dict(),
                 "batching": self.batching.model_dump(),

@@ -164,6 +164,10 @@ class LocalStack:
         """The variant our model server loaded (``auto`` chose it, or SP_INFERENCE_VARIANT pinned it)."""
         return None if self.upstream is not None else self._stats().get("variant")
 
+    def choice(self) -> str | None:
+        """Why that variant: ``SP_INFERENCE_VARIANT``, or auto's timings on this CPU."""
+        return None if self.upstream is not None else self._stats().get("choice")
+
     def _stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.model_url}/_local/stats", timeout=10) as answer:  # noqa: S310 - loopback
             stats: dict[str, Any] = json.loads(answer.read())
