@@ -27,6 +27,14 @@ def describe(path: str, variant: Int8Recipe) -> str:
     return f"{path} ({variant.label})" if path in RECIPE_SWEPT else path
 
 
+def link_model_files(model_dir: Path, stage_dir: Path) -> None:
+    """``stage_dir`` (made here) with links to ``model_dir``'s files: not its code, graphs or dot files."""
+    stage_dir.mkdir(parents=True)
+    for entry in model_dir.iterdir():
+        if entry.name != "code" and entry.name not in backends.GRAPH_DIRS and not entry.name.startswith("."):
+            (stage_dir / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+
+
 def stage(
     model_dir: Path,
     stage_dir: Path,
@@ -37,10 +45,7 @@ def stage(
     """A model directory for ``path``: links to ``model_dir``'s files plus the graph; returns the graph.
 
     ``calibration``: train.tsv sentences, for openvino-int8's static quantization."""
-    stage_dir.mkdir(parents=True)
-    for entry in model_dir.iterdir():
-        if entry.name != "code" and entry.name not in backends.GRAPH_DIRS and not entry.name.startswith("."):
-            (stage_dir / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+    link_model_files(model_dir, stage_dir)
     if path == openvino_export.PATH:
         return openvino_export.build(model_dir, stage_dir, variant, calibration)
     return onnx_export.build(model_dir, stage_dir, path, variant)

@@ -22,9 +22,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from model.code import backends, identity
+from model.code import identity
 from model.digest import sha256_file
-from model.packaging import gate_data, openvino_export, shipping
+from model.packaging import gate_data, graphs, openvino_export, shipping
 from model.training.data import DataError, read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -76,10 +76,7 @@ def prepare(model_dir: Path, data_dir: Path | None, cache: Path = CACHE) -> Path
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         passed = [g for v in shipping.FAST if (g := shipping.gate(model_dir, v, data.parity, Path(tmp), calibration))]
         staged = Path(tmp) / "staged"
-        staged.mkdir()
-        for entry in model_dir.iterdir():
-            if entry.name != "code" and entry.name not in backends.GRAPH_DIRS and not entry.name.startswith("."):
-                (staged / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+        graphs.link_model_files(model_dir, staged)  # the same links a graph's stage has
         for gated in passed:
             for name, path in gated.graph_entries():
                 (staged / name).parent.mkdir(parents=True, exist_ok=True)
