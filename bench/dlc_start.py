@@ -1,12 +1,13 @@
 """``make bench-start``: what each archive costs at start on the DLC's real serving stack, and serves.
 
 For the embedded model, ``make package-model``'s fp32 archive and the archive it ships by default
-(``auto``: fp32 plus the gated openvino-int8 graph and its wheels, built for .venv-dlc's Python), each
-started twice by the toolkit and multi-model-server (devstack/dlc.py) with the template's default
-``SP_INFERENCE_VARIANT=auto``: archive size, seconds from spawn to the first answered invocation (wheel
-install and auto's timing included), the variant auto chose on this CPU with the timings it logged,
-and what the started endpoint then serves (one dev sentence per request, in turn). Written to
-docs/start-cost.md, so a user can weigh start time against throughput for serverless cold starts.
+(``auto``: fp32 plus the gated openvino-int8 graph, with OpenVINO installed in ``code/`` for .venv-dlc's
+Python), packaged anew from the current code, each started twice by the toolkit and multi-model-server
+(devstack/dlc.py) with the template's default ``SP_INFERENCE_VARIANT=auto``: archive size, seconds to
+extract it, seconds from spawn to the first answered invocation (auto's timing included), the variant
+auto chose on this CPU with the timings it logged, and what the started endpoint then serves (one dev
+sentence per request, in turn). Written to docs/start-cost.md, so a user can weigh start time against
+throughput for serverless cold starts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
-from devstack.dlc import DlcContainer, DlcError, free_mms_port
+from devstack.dlc import DlcContainer, DlcError, free_mms_port, python_version
 from devstack.lambda_env import ROOT
 from model.packaging import __main__ as packaging
 from model.training.data import read_tsv
@@ -37,11 +38,11 @@ CHOICE = re.compile(r"variant=(\S+) \((auto: [^)]*)\)")
 
 
 def package(variant: str, data: Path, out: Path) -> Path:
-    if not out.exists():
-        argv = ["package", "--model", str(ROOT / "model" / "embedded"), "--out", str(out), "--variant", variant]
-        argv += ["--parity-data", str(data / "dev.tsv"), "--calibration-data", str(data / "train.tsv")]
-        if packaging.main([*argv, "--dlc-python", "3.11"]) != 0:  # .venv-dlc's Python
-            raise SystemExit(f"error: packaging {variant} failed")
+    """Always anew: an archive left by an older run may hold older code or runtime."""
+    argv = ["package", "--model", str(ROOT / "model" / "embedded"), "--out", str(out), "--variant", variant]
+    argv += ["--parity-data", str(data / "dev.tsv"), "--calibration-data", str(data / "train.tsv")]
+    if packaging.main([*argv, "--dlc-python", python_version()]) != 0:
+        raise SystemExit(f"error: packaging {variant} failed")
     return out
 
 
@@ -67,8 +68,8 @@ def served_variant(url: str) -> str:
     return variant
 
 
-def start(archive: Path, texts: list[str]) -> tuple[float, str, tuple[float, float]]:
-    """(seconds to the first answer, what auto logged about its choice, what it then serves)."""
+def start(archive: Path, texts: list[str]) -> tuple[float, float, str, tuple[float, float]]:
+    """(seconds to extract, seconds to the first answer, what auto logged about its choice, what it then serves)."""
     with tempfile.TemporaryDirectory(prefix="dlc-start-") as tmp, open(Path(tmp) / "log", "wb") as log:
         environment = TEMPLATE_ENVIRONMENT  # SP_INFERENCE_VARIANT unset: auto, the template's default
         container = DlcContainer(archive, free_mms_port(), run_dir=Path(tmp) / "run", environment=environment, log=log)
@@ -82,7 +83,7 @@ def start(archive: Path, texts: list[str]) -> tuple[float, str, tuple[float, flo
         logs = "\n".join(p.read_text(errors="replace") for p in files)
         found = CHOICE.search(logs)
         choice = f"{variant} ({found.group(2)})" if found else f"{variant} (its timings not found in the logs)"
-        return container.start_seconds or 0.0, choice, throughput
+        return container.extract_seconds or 0.0, container.start_seconds or 0.0, choice, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         except (DlcError, OSError) as exc:
             print(f"error: {variant}: {exc}", file=sys.stderr)
             return 1
-        seconds = ", ".join(f"{s:.1f}" for s, _, _ in runs)
-        rate = ", ".join(f"{r:.1f} / {ms:.1f}" for _, _, (r, ms) in runs)
-        rows.append(f"| {label} | {archive.stat().st_size / 1e6:.1f} MB | {seconds} | {runs[-1][1]} | {rate} |")
+        extracted = ", ".join(f"{e:.1f}" for e, _, _, _ in runs)
+        seconds = ", ".join(f"{s:.1f}" for _, s, _, _ in runs)
+        rate = ", ".join(f"{r:.1f} / {ms:.1f}" for _, _, _, (r, ms) in runs)
+        size = f"{archive.stat().st_size / 1e6:.1f} MB"
+        rows.append(f"| {label} | {size} | {extracted} | {seconds} | {runs[-1][2]} | {rate} |")
         print(rows[-1], flush=True)
     DOC.write_text(document(rows), encoding="utf-8")
     print(f"written: {DOC.relative_to(ROOT)}")
@@ -123,13 +126,14 @@ def document(rows: list[str]) -> str:
             "",
             f"Generated by `make bench-start` on {date.today().isoformat()} ({cpu}, {isa}): the embedded model's",
             "archives started by the Hugging Face DLC's real serving stack (toolkit 2.6.0, multi-model-server,",
-            "`.venv-dlc`) with the template's default `SP_INFERENCE_VARIANT=auto`, twice each. Start = spawn to",
-            "the first answered invocation, wheel install and auto's timing included; the download from S3,",
-            f"which serverless cold starts also pay, is not in it. Served = {SERVED_REQUESTS} dev sentences, one",
+            "`.venv-dlc`) with the template's default `SP_INFERENCE_VARIANT=auto`, twice each. Extract = the",
+            "archive unpacked into `model/`, as SageMaker does before the container starts (local disk here).",
+            "Start = spawn to the first answered invocation, auto's timing included; the download from S3,",
+            f"which serverless cold starts also pay, is not in either. Served = {SERVED_REQUESTS} dev sentences, one",
             "per request, one at a time, on the started endpoint (sentences/s / median ms, per start).",
             "",
-            "| archive | size | start (s) | auto served | served: sentences/s / median ms |",
-            "|---|---:|---|---|---|",
+            "| archive | size | extract (s) | start (s) | auto served | served: sentences/s / median ms |",
+            "|---|---:|---|---|---|---|",
             *rows,
             "",
         ]

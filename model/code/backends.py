@@ -2,7 +2,7 @@
 Runtime or OpenVINO (padded passes, on the graph ``make package-model`` wrote).
 
 Ships beside ``inference.py`` in ``code/``; onnxruntime and openvino are imported only on their variants
-(installed from the wheels the archive ships).
+(installed in the archive's ``code/``, which the toolkit puts first on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def torch_logits(source: str, revision: str | None, dtype: torch.dtype = torch.f
 
 
 def onnx_logits(graph: str, threads: int) -> tuple[Logits, Any]:
-    import onnxruntime  # shipped as wheels in code/ and installed by the DLC from code/requirements.txt
+    import onnxruntime  # installed in the archive's code/ (model/packaging/runtime.py)
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
@@ -103,7 +103,7 @@ def onnx_logits(graph: str, threads: int) -> tuple[Logits, Any]:
 
 
 def openvino_logits(graph: str, threads: int) -> tuple[Logits, Any]:
-    import openvino  # shipped as wheels in code/, like onnxruntime
+    import openvino  # installed in the archive's code/, like onnxruntime
 
     config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads}
     precision = os.environ.get("SP_OPENVINO_PRECISION", "").strip()
@@ -153,7 +153,7 @@ class Variant:
     name: str
     batch_size: int  # texts per forward pass unless SP_MAX_BATCH_SIZE says otherwise (make bench's sweep)
     graph: str | None = None  # the file make package-model writes beside the Hugging Face files
-    runtime: str | None = None  # the distribution that serves the graph, shipped as wheels in code/
+    runtime: str | None = None  # the distribution that serves the graph, installed in the archive's code/
     load_graph: Callable[[str, int], tuple[Logits, Any]] | None = None  # (graph, threads) -> logits, backend
     dtype: torch.dtype = torch.float32  # PyTorch variants: the weights' and activations' type
 

@@ -3,7 +3,7 @@
 Ships as ``code/inference.py`` in ``model.tar.gz`` with the modules of ``files.MODULES`` beside it. The
 Hugging Face DLC imports it as the top-level module ``inference``; the local model server imports
 ``model.code.inference``. Standard library, torch and transformers only (a graph variant's runtime
-comes from the wheels the archive ships). Wire format: the toolkit's ``{"inputs": str | [str],
+is installed in the archive's ``code/``). Wire format: the toolkit's ``{"inputs": str | [str],
 "parameters": {...}}`` in (``options.py`` lists the parameters), one answer per input out, and the
 call's usage in the ``X-Amzn-SageMaker-Custom-Attributes`` response header. Settings: ``settings.py``.
 """

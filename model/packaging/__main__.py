@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.code.inference import VARIANT_NAMES
-from model.packaging import gate_data, local_model, manifest, openvino_export, shipping, wheels
+from model.packaging import gate_data, local_model, manifest, openvino_export, runtime, shipping
 from model.packaging.archive import ModelDirError, build_archive, build_code_archive, validate_model_dir
 from model.packaging.image import ImageError, image_uri
+from model.packaging.runtime import RuntimeInstallError
 from model.packaging.samconfig import SamConfigError, format_overrides, read_overrides, set_override
 from model.packaging.upload import UploadError, upload
-from model.packaging.wheels import WheelError
 from model.source import HUB_ID, ModelSourceError, fetch_from_hub
 from model.training.data import DataError, read_tsv
 
@@ -172,8 +172,8 @@ def parser() -> argparse.ArgumentParser:
     pkg.add_argument("--no-load-check", action="store_true", help="skip loading the model with transformers")
     pkg.add_argument(
         "--dlc-python",
-        default=wheels.DLC_PYTHON,
-        help=f"Python of the serving image, for the runtime's wheels (default: {wheels.DLC_PYTHON}, the default DLC's)",
+        default=runtime.DLC_PYTHON,
+        help=f"Python of the serving image, for the runtime put in code/ (default: {runtime.DLC_PYTHON}, the DLC's)",
     )
     pkg.set_defaults(func=cmd_package)
 
@@ -201,7 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ModelDirError, ModelSourceError, UploadError, ImageError, SamConfigError, DataError, WheelError) as exc:
+    except (
+        ModelDirError,
+        ModelSourceError,
+        UploadError,
+        ImageError,
+        SamConfigError,
+        DataError,
+        RuntimeInstallError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code

@@ -1,7 +1,7 @@
 """Model directory checks and the deterministic ``model.tar.gz`` SageMaker loads.
 
 Layout (what the Hugging Face DLC expects): model files at the archive root, plus
-``code/inference.py`` (and ``code/requirements.txt`` when present), written deterministically by
+``code/inference.py`` and its modules (and a graph variant's runtime), written deterministically by
 ``tarball.write``.
 """
 
@@ -72,7 +72,7 @@ def build_archive(
 ) -> str:
     """Write ``out`` (model.tar.gz) and return its sha256. Written to a temp file, then renamed.
 
-    ``extra`` adds (archive name, file) entries, e.g. ``code/requirements.txt`` and ``code/wheels/*``."""
+    ``extra`` adds (archive name, file) entries, e.g. graphs and the runtime installed in ``code/``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     with partial.open("wb") as raw:

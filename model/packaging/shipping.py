@@ -2,7 +2,7 @@
 
 ``--variant auto`` (the default) tries ``FAST``: the variants worth their archive bytes. openvino-int8
 was the fastest variant on both CPUs ``make bench`` has run on (AVX-512 with VNNI, and AVX2 only);
-onnx-int8 would add ONNX Runtime's wheels for a variant that was never faster. fp32 always ships, and
+onnx-int8 would add ONNX Runtime to the archive for a variant that was never faster. fp32 always ships, and
 ``model_fn`` times what the archive holds on the CPU that serves (``auto``). A named variant is tried
 alone and must pass.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.code import backends
-from model.packaging import graphs, parity, wheels
+from model.packaging import graphs, parity, runtime
 
 AUTO = backends.AUTO
 FAST = ("openvino-int8",)
@@ -65,19 +65,19 @@ def gate(source: Path, variant: str, parity_data: Path, tmp: Path, calibration: 
     return None
 
 
-def runtime_entries(tmp: Path, variants: Sequence[str], python: str = wheels.DLC_PYTHON) -> list[tuple[str, Path]]:
-    """The graph variants' runtimes as wheels for the DLC, and the requirements.txt that installs them
-    offline; nothing when no graph variant ships."""
+def runtime_entries(tmp: Path, variants: Sequence[str], python: str = runtime.DLC_PYTHON) -> list[tuple[str, Path]]:
+    """The graph variants' runtimes installed for the DLC's Python, as ``code/`` entries (see runtime);
+    nothing when no graph variant ships."""
     graph_variants = [v for v in variants if v in backends.GRAPHS]
     if not graph_variants:
         return []
-    found: set[Path] = set()
-    for variant in graph_variants:
-        print(f"wheels:  {wheels.runtime_requirement(variant)} and its dependencies for Python {python} manylinux")
-        found.update(wheels.download(tmp / "wheels", variant, python))
-    requirements = tmp / "requirements.txt"
-    requirements.write_text(wheels.requirements_text(graph_variants), encoding="utf-8")
-    print(f"wheels:  {len(found)} files, {sum(w.stat().st_size for w in found) / 1e6:.1f} MB")
-    seconds = wheels.offline_install_seconds(tmp / "wheels", tmp / "offline-install", graph_variants, python)
-    print(f"wheels:  install with --no-index, as the endpoint will: {seconds:.1f} s (every wheel installed)")
-    return [("code/requirements.txt", requirements), *((f"{wheels.WHEELS_DIR}/{w.name}", w) for w in sorted(found))]
+    dest = tmp / "runtime"
+    print(
+        f"runtime: installing {', '.join(runtime.shipped_requirements(graph_variants))} for Python {python} manylinux"
+    )
+    files, seconds = runtime.install(dest, graph_variants, python)
+    size = sum(f.stat().st_size for f in files) / 1e6
+    print(
+        f"runtime: {len(files)} files, {size:.1f} MB in code/, imported as they are: no pip at start ({seconds:.1f} s)"
+    )
+    return [(f"code/{f.relative_to(dest).as_posix()}", f) for f in files]

@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 from typing import BinaryIO
 
-from model.code.files import CODE_FILES
+from model.code.files import MODULES
 
 CODE_DIR = Path(__file__).resolve().parent.parent / "code"
 
@@ -33,8 +33,8 @@ def _info(name: str, size: int, is_dir: bool = False) -> tarfile.TarInfo:
 
 
 def code_entries(code_dir: Path = CODE_DIR) -> list[tuple[str, Path]]:
-    """``code/inference.py`` and its modules (and ``code/requirements.txt`` when present): what the DLC imports."""
-    return [(f"code/{name}", code_dir / name) for name in CODE_FILES if (code_dir / name).is_file()]
+    """``code/inference.py`` and its modules: what the DLC imports."""
+    return [(f"code/{name}", code_dir / name) for name in MODULES]
 
 
 def write(entries: list[tuple[str, Path]], raw: BinaryIO) -> None:

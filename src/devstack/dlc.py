@@ -48,6 +48,18 @@ def free_mms_port() -> int:
     raise DlcError(f"no free port in {MMS_PORTS.start}-{MMS_PORTS.stop - 1}")
 
 
+def python_version() -> str:
+    """``3.11``: the Python of .venv-dlc (its pyvenv.cfg), which archives served here must be built for."""
+    config = DLC_VENV / "pyvenv.cfg"
+    if not config.is_file():
+        raise DlcError(f"{DLC_VENV} is missing: run `make install` (requirements-dlc.txt)")
+    for line in config.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in ("version", "version_info"):
+            return ".".join(value.strip().split(".")[:2])
+    raise DlcError(f"{config} names no Python version")
+
+
 def private_environment(run_dir: Path) -> Path:
     """A copy of .venv-dlc made of hard links, with its scripts pointing at the copy's interpreter."""
     copy = run_dir / "venv"
@@ -95,6 +107,7 @@ class DlcContainer:
     environment: dict[str, str] = field(default_factory=dict)  # the container's (the template's SageMakerModel)
     log: IO[Any] | None = None
     process: subprocess.Popen[bytes] | None = None
+    extract_seconds: float | None = None  # model.tar.gz into model/, as SageMaker does before the container starts
     start_seconds: float | None = None  # spawn to the first answered invocation, pip install included
     private_env: bool = False
     owns_run_dir: bool = False  # made here: removed by stop()
@@ -111,7 +124,9 @@ class DlcContainer:
         if self.run_dir is None:
             self.run_dir, self.owns_run_dir = Path(tempfile.mkdtemp(prefix="dlc-")), True
         base = self.run_dir / "opt-ml"
+        extracting = time.perf_counter()
         extract(self.archive, base / "model")
+        self.extract_seconds = time.perf_counter() - extracting
         self.private_env = (base / "model" / "code" / "requirements.txt").exists()
         venv = private_environment(self.run_dir) if self.private_env else DLC_VENV
         (self.run_dir / "tmp").mkdir(exist_ok=True)  # MMS keeps its pid file in TMPDIR: one per run

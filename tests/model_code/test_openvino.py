@@ -13,8 +13,10 @@ import pytest
 
 from model.code import backends, inference
 from model.packaging import __main__ as packaging_cli
-from model.packaging import graphs, onnx_export, openvino_export, parity, wheels
+from model.packaging import graphs, onnx_export, openvino_export, parity, runtime
+from tests.model_code import shipped
 from tests.model_code.served import TEXTS, load, p_positive
+from tests.model_code.shipped import assert_runtime_installed
 
 pytestmark = pytest.mark.model
 
@@ -135,11 +137,11 @@ def test_gate_checks_each_precision_an_endpoint_may_run(staged: Path, tmp_path: 
     assert all(r.examples == 3 and 0 <= r.max_delta_p < 0.2 for r in results)
 
 
-def test_archive_ships_openvino_installable_without_internet(
+def test_archive_ships_openvino_installed_in_code(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The real packaging step: NNCF on train-like sentences, OpenVINO's wheels for the DLC's Python 3.12
-    (downloaded from the package index) installed offline. The gate's verdict is fixed to a pass here:
+    """The real packaging step: NNCF on train-like sentences, OpenVINO installed from the package index for
+    the DLC's Python 3.12 into code/, less what a CPU endpoint never loads. The gate's verdict is fixed to a pass here:
     on a random tiny model it is a coin toss (the gate itself is tested above and in test_parity)."""
     passing = parity.Parity("openvino-int8 (f32)", 3, 1.0, 0.5, 0.5, 0.01)
     monkeypatch.setattr(parity, "check", lambda model, path, data: [passing])
@@ -151,18 +153,19 @@ def test_archive_ships_openvino_installable_without_internet(
     printed = capsys.readouterr().out
     assert "graph:   building openvino-int8 (every layer int8) for openvino" in printed
     assert "variants: fp32, openvino-int8 (SP_INFERENCE_VARIANT=auto)" in printed
-    assert "install with --no-index, as the endpoint will:" in printed
+    assert "in code/, imported as they are: no pip at start" in printed
     with tarfile.open(out) as archive:
         names = set(archive.getnames())
-        requirements = archive.extractfile("code/requirements.txt")
-        assert requirements is not None
-        text = requirements.read().decode()
     assert {"openvino/model-int8.xml", "openvino/model-int8.bin", "model.safetensors", "code/inference.py"} <= names
     assert not any(name.startswith("onnx/") for name in names)
-    assert text.splitlines() == ["--no-index", f"--find-links {wheels.FIND_LINKS}",
-                                 wheels.runtime_requirement("openvino-int8")]  # fmt: skip
-    runtime = [n for n in names if n.startswith("code/wheels/openvino-") and "telemetry" not in n]
-    assert len(runtime) == 1 and "cp312" in runtime[0] and "manylinux" in runtime[0]
+    assert_runtime_installed(names, "openvino-int8")
+    libs = {
+        n.removeprefix(f"code/{runtime.OPENVINO_LIBS}/")
+        for n in names
+        if n.startswith(f"code/{runtime.OPENVINO_LIBS}/")
+    }
+    assert "libopenvino_intel_cpu_plugin.so" in libs and any(n.startswith("libopenvino_ir_frontend.so") for n in libs)
+    assert not {name for name in libs if "gpu" in name or "npu" in name or "onnx_frontend" in name}
     with tarfile.open(out) as archive:
         recorded = json.load(archive.extractfile("archive-manifest.json"))  # type: ignore[arg-type]
     assert set(recorded["variants"]) == {"fp32", "openvino-int8"}
@@ -186,5 +189,5 @@ def test_default_ships_fp32_alone_and_says_so_when_no_recipe_passes(
     assert "variants: fp32 (SP_INFERENCE_VARIANT=auto)" in captured.out
     with tarfile.open(out) as archive:
         names = set(archive.getnames())
-    assert "model.safetensors" in names and not any(n.startswith(("openvino/", "code/wheels/")) for n in names)
-    assert "code/requirements.txt" not in names
+    assert "model.safetensors" in names and not any(n.startswith(("openvino/", "code/openvino/")) for n in names)
+    assert not shipped.installed(names)

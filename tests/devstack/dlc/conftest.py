@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode
 
-from devstack.dlc import DlcContainer, free_mms_port
+from devstack.dlc import DlcContainer, free_mms_port, python_version
 from devstack.stack import LocalStack, free_port
 from tests.infra.render import render
 from tests.served_cases import BROKEN_VARIANT
 from tests.support import EMBEDDED_MODEL, ROOT, SHARED_DATA, Http
 
-# The toolkit and MMS need several seconds to start, and a fast path installs its wheels first.
+# The toolkit and MMS need several seconds to start; an archive with code/requirements.txt installs it first.
 START_TIMEOUT_S = 600
 
 
@@ -45,6 +45,12 @@ def serve(archive: Path, run_dir: Path, environment: dict[str, str]) -> DlcConta
     log = (run_dir / "serving.log").open("wb")
     container = DlcContainer(archive, free_mms_port(), run_dir=run_dir, environment=environment, log=log)
     return container.start(timeout=START_TIMEOUT_S)
+
+
+def serving_log(container: DlcContainer) -> str:
+    """The model server's own logs (MMS's, with the workers' lines)."""
+    assert container.run_dir is not None
+    return "\n".join(p.read_text(errors="replace") for p in sorted((container.run_dir / "logs").glob("*.log")))
 
 
 def front(container: DlcContainer, run_dir: Path) -> LocalStack:
@@ -91,8 +97,8 @@ def broken_stack(fp32_archive: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture(scope="module")
 def fast_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """onnx-fp32: the quickest variant to gate, and it ships ONNX Runtime as wheels the DLC installs at
-    start. The wheels are built for this tier's Python (3.11), not the DLC's 3.12."""
+    """onnx-fp32: the quickest variant to gate on the embedded model, with ONNX Runtime installed in code/
+    for this tier's Python (.venv-dlc's), not the DLC's 3.12."""
     out = tmp_path_factory.mktemp("onnx-fp32") / "model.tar.gz"
     parity = SHARED_DATA / "sst2" / "dev.tsv"
-    return package(out, "--variant", "onnx-fp32", "--parity-data", str(parity), "--dlc-python", "3.11")
+    return package(out, "--variant", "onnx-fp32", "--parity-data", str(parity), "--dlc-python", python_version())
