@@ -76,14 +76,24 @@ def start(archive: Path, texts: list[str]) -> tuple[float, float, str, tuple[flo
         try:
             container.start()
             variant = served_variant(container.url)
+            reason = logged_choice(Path(tmp))
             throughput = served(container.url, texts)
         finally:
             container.stop()
-        files = [Path(tmp) / "log", *(Path(tmp) / "run" / "logs").glob("*.log*")]  # ours, MMS's (rolled too)
-        logs = "\n".join(p.read_text(errors="replace") for p in files)
-        found = CHOICE.search(logs)
-        choice = f"{variant} ({found.group(2)})" if found else f"{variant} (its timings not found in the logs)"
+        choice = f"{variant} ({reason or 'its timings not found in the logs'})"
         return container.extract_seconds or 0.0, container.start_seconds or 0.0, choice, throughput
+
+
+def logged_choice(tmp: Path, wait: float = 30) -> str | None:
+    """auto's reason from the worker's load line, read while the endpoint runs, waiting up to ``wait``
+    seconds for MMS to relay it: in one run, logs read after the stop lacked it (cause not found)."""
+    deadline = time.monotonic() + wait
+    while True:
+        files = [tmp / "log", *(tmp / "run" / "logs").glob("*.log*")]  # ours, MMS's (rolled too)
+        found = CHOICE.search("\n".join(p.read_text(errors="replace") for p in files if p.is_file()))
+        if found or time.monotonic() > deadline:
+            return found.group(2) if found else None
+        time.sleep(1)
 
 
 def main(argv: list[str] | None = None) -> int:

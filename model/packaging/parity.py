@@ -11,16 +11,14 @@ and the packaging machine's CPU need not be the endpoint's: on a bf16 CPU it is 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from model.code import inference
 from model.training.data import LABELS, read_tsv
-from model.training.evaluate import load, predictions_of
+from model.training.evaluate import environment, load, predictions_of
 
 MIN_AGREEMENT = 0.995
 MAX_ACCURACY_DROP = 0.003  # 0.3 points
@@ -85,26 +83,13 @@ def served_precision(loaded: inference.LoadedModel) -> str | None:
     return str(loaded.backend.get_property("INFERENCE_PRECISION_HINT").get_type_name())
 
 
-@contextmanager
-def _environment(name: str, value: str) -> Iterator[None]:
-    before = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ[name]
-        else:
-            os.environ[name] = before
-
-
 def _candidates(model_dir: Path, path: str) -> Iterator[tuple[str, inference.LoadedModel]]:
     """(label, loaded model) for every way ``path`` may be served: openvino-int8 on a bf16 CPU twice."""
     loaded = load(model_dir, path)
     precision = served_precision(loaded)
     yield (f"{path} ({precision})" if precision else path), loaded
     if precision not in (None, "f32"):
-        with _environment("SP_OPENVINO_PRECISION", "f32"):
+        with environment("SP_OPENVINO_PRECISION", "f32"):
             yield f"{path} (f32)", load(model_dir, path)
 
 

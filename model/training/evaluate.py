@@ -10,6 +10,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,9 +53,24 @@ def model_accuracy(model: torch.nn.Module, data: Encoded, pad_id: int) -> float:
     return correct / len(order)
 
 
+@contextmanager
+def environment(name: str, value: str) -> Iterator[None]:
+    """``name=value`` for the block only: model_fn reads its settings from the environment, and what this
+    process starts later (make bench-start's serving stack) must not inherit a setting meant for one load."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
+
+
 def load(model_dir: Path, path: str) -> inference.LoadedModel:
-    os.environ["SP_INFERENCE_VARIANT"] = path
-    return inference.model_fn(str(model_dir))
+    with environment("SP_INFERENCE_VARIANT", path):
+        return inference.model_fn(str(model_dir))
 
 
 def predictions_of(loaded: inference.LoadedModel, texts: list[str]) -> list[dict[str, Any]]:

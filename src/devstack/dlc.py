@@ -130,24 +130,25 @@ class DlcContainer:
         self.private_env = (base / "model" / "code" / "requirements.txt").exists()
         venv = private_environment(self.run_dir) if self.private_env else DLC_VENV
         (self.run_dir / "tmp").mkdir(exist_ok=True)  # MMS keeps its pid file in TMPDIR: one per run
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
-        env = {
-            **inherited,
-            **self.environment,
-            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-            "TMPDIR": str(self.run_dir / "tmp"),
-        }
         started = time.perf_counter()
         self.process = subprocess.Popen(
             [str(venv / "bin" / "python"), str(SERVE), "--base-dir", str(base), "--port", str(self.port)],
             cwd=self.run_dir,
-            env=env,
+            env=self.process_environment(venv, self.run_dir / "tmp"),
             stdout=self.log,
             stderr=self.log,
             start_new_session=True,  # MMS's Java frontend and its Python workers: one group to stop
         )
         self._wait(started, timeout)
         return self
+
+    def process_environment(self, venv: Path, tmp: Path) -> dict[str, str]:
+        """This process's environment less its own Python's and model settings (SP_* reach the container
+        only through ``environment``: the template's, or --env, as on SageMaker), plus ``environment``."""
+        leaks = ("VIRTUAL_ENV", "PYTHON", "SP_")
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(leaks)}
+        path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+        return {**inherited, **self.environment, "PATH": path, "TMPDIR": str(tmp)}
 
     def _wait(self, started: float, timeout: float) -> None:
         """Until an invocation is answered by the hooks (200, or 400 after a failed model_fn)."""

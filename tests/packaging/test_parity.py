@@ -127,3 +127,18 @@ def test_fp32_is_computed_once_for_every_recipe_of_a_run(
     data.write_text("sentence\tlabel\na fine film\t1\n", encoding="utf-8")  # other data: a new reference
     parity.check(staged, "bf16", data)
     assert loads.count("fp32") == 2
+
+
+def test_a_check_leaves_the_process_environment_as_it_was(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate loads each variant through SP_INFERENCE_VARIANT: a process that packages and then starts a
+    serving stack (make bench-start) must not hand it the last variant gated."""
+    data = tmp_path / "dev.tsv"
+    data.write_text("sentence\tlabel\na fine film\t1\na dull film\t0\n", encoding="utf-8")
+    monkeypatch.delenv("SP_INFERENCE_VARIANT", raising=False)
+    parity.check(tiny_model, "bf16", data)
+    assert "SP_INFERENCE_VARIANT" not in os.environ
+    monkeypatch.setenv("SP_INFERENCE_VARIANT", "auto")
+    parity.check(tiny_model, "bf16", data)
+    assert os.environ["SP_INFERENCE_VARIANT"] == "auto"
