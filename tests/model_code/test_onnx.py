@@ -125,6 +125,8 @@ def test_auto_serves_the_variant_that_ran_fastest_at_load(
     assert f"variant={measured.variant} (auto: fastest of" in line
     choice = dlc_start.CHOICE.search(line)  # what make bench-start reads from the DLC's log
     assert choice is not None and choice.group(1) == measured.variant
+    loaded = dlc_start.LOADED.search(line)  # and the load's seconds
+    assert loaded is not None and 0 < float(loaded.group(1)) < 600
 
     timings = {"onnx-int8": {"fp32": 0.3, "onnx-fp32": 0.2, "onnx-int8": 0.1}, "fp32": {"fp32": 0.1}}
     for fastest, seconds in timings.items():  # the choice follows the timings, not a fixed preference
