@@ -49,12 +49,6 @@ class RuntimeInstallError(Exception):
     """The runtime could not be installed for the DLC's platform."""
 
 
-def runtime_requirement(path: str) -> str:
-    """The runtime ``path``'s graph was built and checked with (this environment's), pinned."""
-    distribution = backends.GRAPHS[path][1]
-    return f"{distribution}=={metadata.version(distribution)}"
-
-
 def pip_target_args(python: str = DLC_PYTHON) -> list[str]:
     """pip options selecting wheels for the DLC's interpreter and platform."""
     platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
@@ -94,13 +88,12 @@ def install(dest: Path, variants: Sequence[str], python: str = DLC_PYTHON) -> tu
     and the seconds it took (pip's cache helps)."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
     command += ["--no-compile", *pip_target_args(python), "--target", str(dest)]
+    pins = shipped_requirements(variants)
     started = time.perf_counter()
-    result = subprocess.run([*command, *shipped_requirements(variants)], capture_output=True, text=True, check=False)
+    result = subprocess.run([*command, *pins], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
-        raise RuntimeInstallError(
-            f"could not install {', '.join(shipped_requirements(variants))} for Python {python} manylinux: {last}"
-        )
+        raise RuntimeInstallError(f"could not install {', '.join(pins)} for Python {python} manylinux: {last}")
     prune(dest)
     return sorted(p for p in dest.rglob("*") if p.is_file()), time.perf_counter() - started
 

@@ -145,3 +145,19 @@ def test_auto_candidates_take_turns_so_noise_hits_them_alike(staged: Path, monke
     monkeypatch.setattr(inference, "_timed", timed)
     inference.model_fn(str(staged))
     assert order == ["fp32", "onnx-fp32", "onnx-int8"] * inference.PROBE_ROUNDS
+
+
+def test_a_runtime_that_cannot_be_installed_stops_packaging_in_one_line(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No ONNX Runtime wheel exists for Python 2.7: one error line naming what and for which Python, and
+    no archive (an older one is left as it was)."""
+    data = tmp_path / "dev.tsv"
+    data.write_text("sentence\tlabel\na good movie\t1\na bad movie\t0\n", encoding="utf-8")
+    out = tmp_path / "model.tar.gz"
+    out.write_bytes(b"the older archive")
+    argv = ["package", "--model", str(tiny_model), "--out", str(out), "--variant", "onnx-fp32"]
+    assert packaging_cli.main([*argv, "--parity-data", str(data), "--dlc-python", "2.7"]) == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "error" in line.lower()]  # and progress bars
+    assert line.startswith("error: could not install ") and "onnxruntime==" in line and "Python 2.7" in line
+    assert out.read_bytes() == b"the older archive"
