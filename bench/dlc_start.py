@@ -2,12 +2,12 @@
 
 For the embedded model, ``make package-model``'s fp32 archive and the archive it ships by default
 (``auto``: fp32 plus the gated openvino-int8 graph, with OpenVINO installed in ``code/`` for .venv-dlc's
-Python), packaged anew from the current code, each started twice by the toolkit and multi-model-server
-(devstack/dlc.py) with the template's default ``SP_INFERENCE_VARIANT=auto``: archive size, seconds to
-extract it, seconds from spawn to the first answered invocation (auto's timing included), the variant
-auto chose on this CPU with the timings it logged, and what the started endpoint then serves (one dev
-sentence per request, in turn). Written to docs/start-cost.md, so a user can weigh start time against
-throughput for serverless cold starts.
+Python), packaged anew from the current code, each started three times (the archives taking turns) by
+the toolkit and multi-model-server (devstack/dlc.py) with the template's default
+``SP_INFERENCE_VARIANT=auto``: archive size, seconds to extract it, seconds from spawn to the first
+answered invocation (auto's timing included), the variant auto chose on this CPU with the timings it
+logged, and what the started endpoint then serves (one dev sentence per request, in turn). Written to
+docs/start-cost.md, so a user can weigh start time against throughput for serverless cold starts.
 """
 
 from __future__ import annotations

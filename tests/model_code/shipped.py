@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
+import pytest
 from packaging.utils import canonicalize_name
 
 from model.code import backends
-from model.packaging import runtime
+from model.packaging import parity, runtime
+
+CALIBRATION = ["a good movie", "bad", "the movie was not fun", "great great", "awful and boring", "not bad"] * 3
+
+
+def calibration_tsv(path: Path) -> Path:
+    """CALIBRATION as a labelled TSV (what --calibration-data reads)."""
+    path.write_text("sentence\tlabel\n" + "".join(f"{t}\t1\n" for t in CALIBRATION), encoding="utf-8")
+    return path
+
+
+def pass_the_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fix the gate's verdict to a pass: on a random tiny model it is a coin toss, and the gate itself is
+    tested in test_parity; these tests are about what the archive carries."""
+    passing = parity.Parity("openvino-int8 (f32)", 3, 1.0, 0.5, 0.5, 0.01)
+    monkeypatch.setattr(parity, "check", lambda model, path, data: [passing])
 
 
 def installed(names: Iterable[str]) -> dict[str, str]:

@@ -16,11 +16,9 @@ from model.packaging import __main__ as packaging_cli
 from model.packaging import graphs, onnx_export, openvino_export, parity, runtime
 from tests.model_code import shipped
 from tests.model_code.served import TEXTS, load, p_positive
-from tests.model_code.shipped import assert_runtime_installed
+from tests.model_code.shipped import CALIBRATION, assert_runtime_installed
 
 pytestmark = pytest.mark.model
-
-CALIBRATION = ["a good movie", "bad", "the movie was not fun", "great great", "awful and boring", "not bad"] * 3
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +141,8 @@ def test_archive_ships_openvino_installed_in_code(
     """The real packaging step: NNCF on train-like sentences, OpenVINO installed from the package index for
     the DLC's Python 3.12 into code/, less what a CPU endpoint never loads. The gate's verdict is fixed to a pass here:
     on a random tiny model it is a coin toss (the gate itself is tested above and in test_parity)."""
-    passing = parity.Parity("openvino-int8 (f32)", 3, 1.0, 0.5, 0.5, 0.01)
-    monkeypatch.setattr(parity, "check", lambda model, path, data: [passing])
-    dev, train = tmp_path / "dev.tsv", tmp_path / "train.tsv"
-    train.write_text("sentence\tlabel\n" + "".join(f"{t}\t1\n" for t in CALIBRATION), encoding="utf-8")
+    shipped.pass_the_gate(monkeypatch)
+    dev, train = tmp_path / "dev.tsv", shipped.calibration_tsv(tmp_path / "train.tsv")
     out = tmp_path / "model.tar.gz"
     argv = ["package", "--model", str(tiny_model), "--out", str(out)]  # the default: --variant auto
     assert packaging_cli.main([*argv, "--parity-data", str(dev), "--calibration-data", str(train)]) == 0
@@ -178,8 +174,7 @@ def test_default_ships_fp32_alone_and_says_so_when_no_recipe_passes(
 ) -> None:
     failing = parity.Parity("openvino-int8 (f32)", 3, 0.9, 0.5, 0.4, 0.3)
     monkeypatch.setattr(parity, "check", lambda model, path, data: [failing])
-    dev, train = tmp_path / "dev.tsv", tmp_path / "train.tsv"
-    train.write_text("sentence\tlabel\n" + "".join(f"{t}\t1\n" for t in CALIBRATION), encoding="utf-8")
+    dev, train = tmp_path / "dev.tsv", shipped.calibration_tsv(tmp_path / "train.tsv")
     out = tmp_path / "model.tar.gz"
     argv = ["package", "--model", str(tiny_model), "--out", str(out), "--parity-data", str(dev)]
     assert packaging_cli.main([*argv, "--calibration-data", str(train), "--no-load-check"]) == 0

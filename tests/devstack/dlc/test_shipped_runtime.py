@@ -18,11 +18,10 @@ from model.packaging import parity
 from tests.devstack.dlc.conftest import container_environment, serve, serving_log
 from tests.model_code.served import TEXTS, load
 from tests.model_code.served import p_positive as served_p_positive
+from tests.model_code.shipped import calibration_tsv, pass_the_gate
 from tests.support import Http
 
 pytestmark = pytest.mark.dlc
-
-CALIBRATION = ["a good movie", "bad", "the movie was not fun", "great great", "awful and boring", "not bad"] * 3
 
 
 def test_the_dlc_environment_has_no_graph_runtime_of_its_own() -> None:
@@ -56,10 +55,8 @@ def test_openvino_from_the_archive_answers_as_it_does_here(
     """The default fast variant's archive (pruned OpenVINO in code/), on a tiny model: the DLC's answers are
     this environment's openvino-int8 answers for the same folder. The gate's verdict is fixed to a pass: on
     a random tiny model it is a coin toss, and the gate is not what this tier tests."""
-    passing = parity.Parity("openvino-int8 (f32)", 3, 1.0, 0.5, 0.5, 0.01)
-    monkeypatch.setattr(parity, "check", lambda model, path, data: [passing])
-    train = tmp_path / "train.tsv"
-    train.write_text("sentence\tlabel\n" + "".join(f"{t}\t1\n" for t in CALIBRATION), encoding="utf-8")
+    pass_the_gate(monkeypatch)
+    train = calibration_tsv(tmp_path / "train.tsv")
     out = tmp_path / "model.tar.gz"
     argv = ["package", "--model", str(tiny_model), "--out", str(out), "--dlc-python", python_version()]
     assert packaging_cli.main([*argv, "--parity-data", str(train), "--calibration-data", str(train)]) == 0
